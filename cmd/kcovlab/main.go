@@ -1,0 +1,134 @@
+// Command kcovlab tests Linux kernel coverage (KCOV) end to end: it builds a
+// clang KCOV kernel, boots it in QEMU with a u-root initramfs and runs
+// scenarios in the guest over SSH. Run `kcovlab help` for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kcovlab/kcovlab/internal/kbuild"
+	"github.com/kcovlab/kcovlab/lab"
+	"github.com/kcovlab/kcovlab/scenarios"
+)
+
+// Exit codes, also in README.md.
+const (
+	exitPass  = 0 // every scenario passed
+	exitFail  = 1 // a scenario failed
+	exitUsage = 2 // bad command line
+	exitInfra = 3 // the lab could not finish: build, boot or host failure
+)
+
+const usage = `kcovlab: KCOV end to end in QEMU
+
+usage:
+  kcovlab run [flags]     build the kernel and image (cached), boot, run scenarios
+  kcovlab scenarios       list the scenarios
+  kcovlab help            this text
+
+exit codes: 0 all scenarios passed, 1 a scenario failed, 2 usage error,
+            3 the lab could not finish (kernel build, boot, missing host tool)
+`
+
+func main() {
+	os.Exit(mainErr(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func mainErr(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(args[1:], stdout, stderr)
+	case "scenarios":
+		for _, n := range scenarios.Names() {
+			fmt.Fprintf(stdout, "%-12s %s\n", n, scenarios.All[n].Summary)
+		}
+		return exitPass
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitPass
+	}
+	fmt.Fprintf(stderr, "kcovlab: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o lab.Options
+	var scen string
+	fs.StringVar(&o.KernelSrc, "kernel-src", "", "local kernel source tree (default: unpack --tarball)")
+	fs.StringVar(&o.Tarball, "tarball", kbuild.DefaultTarball, "kernel source tarball")
+	fs.StringVar(&o.ModuleDir, "src", "", "kcovlab source dir, for the guest image (default: found from the working dir)")
+	fs.StringVar(&o.CacheDir, "cache", lab.DefaultCacheDir(), "cache for sources, kernels and images")
+	fs.StringVar(&o.ResultsDir, "results", "", "results root (default: <src>/results)")
+	fs.StringVar(&scen, "scenario", "smoke", "comma-separated scenarios to run (see `kcovlab scenarios`)")
+	fs.StringVar(&o.Accel, "accel", "auto", "auto (probe KVM, fall back to TCG), kvm or tcg")
+	fs.StringVar(&o.QEMU, "qemu", "qemu-system-x86_64", "QEMU binary")
+	fs.IntVar(&o.CPUs, "cpus", 2, "guest vCPUs")
+	fs.IntVar(&o.MemoryMB, "memory", 1024, "guest memory in MiB")
+	fs.IntVar(&o.Jobs, "jobs", runtime.NumCPU(), "make -j")
+	fs.DurationVar(&o.BootTimeout, "boot-timeout", 0, "boot-to-SSH limit (default 3m under TCG, 1m under KVM)")
+	fs.DurationVar(&o.ScenarioTimeout, "scenario-timeout", 5*time.Minute, "limit per scenario")
+	verbose := fs.Bool("v", false, "log debug lines (commands run)")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "kcovlab run: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	o.Scenarios = strings.Split(scen, ",")
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	o.Log = newLogger(stderr, level)
+	o.Out = stdout
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	_, err := lab.Run(ctx, o)
+	return exitCode(err, stderr)
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitPass
+	}
+	if errors.Is(err, lab.ErrScenarioFailed) {
+		return exitFail
+	}
+	fmt.Fprintf(stderr, "kcovlab: %v\n", err)
+	var unknown *scenarios.UnknownError
+	if errors.As(err, &unknown) {
+		return exitUsage
+	}
+	return exitInfra
+}
+
+// newLogger prints plain timestamped lines: "12:00:01 kernel: building steps=12".
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		Level: level,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey && len(groups) == 0 {
+				return slog.String(slog.TimeKey, a.Value.Time().Format("15:04:05"))
+			}
+			return a
+		},
+	}))
+}

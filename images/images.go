@@ -1,0 +1,201 @@
+// Package images builds kcovlab's guest initramfs with u-root: u-root's init
+// and a few of its core commands, our guest init (images/kcovinit, which
+// serves SSH) and the scenario programs, all compiled from this module into
+// one busybox binary by u-root's mkuimage/gobusybox packages.
+//
+// It needs the Go toolchain on the host (the build runs `go` with GOOS=linux,
+// GOARCH=amd64, CGO_ENABLED=0 in the module directory). Each image gets its
+// own ed25519 host key, which the host pins when it dials the guest.
+// Tests: go test -short ./images/ (the real build is in the e2e suite).
+package images
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+
+	"github.com/kcovlab/kcovlab/internal/sshlink"
+	"github.com/u-root/gobusybox/src/pkg/golang"
+	"github.com/u-root/mkuimage/uimage"
+	"github.com/u-root/uio/llog"
+)
+
+// Recipe version: bump when the image layout changes without a source change.
+const recipe = "kcovlab-image-1"
+
+// Where things sit inside the image; kcovinit reads the same paths.
+const (
+	HostKeyInImage = "etc/kcovlab/ssh_host_ed25519_key"
+	InitramfsName  = "initramfs.cpio"
+	hostKeyName    = "ssh_host_ed25519_key"
+)
+
+// BaseCommands are u-root commands every image carries: init, and a few
+// tools for a person who logs in to look around.
+var BaseCommands = []string{
+	"github.com/u-root/u-root/cmds/core/init",
+	"github.com/u-root/u-root/cmds/core/cat",
+	"github.com/u-root/u-root/cmds/core/dmesg",
+	"github.com/u-root/u-root/cmds/core/ls",
+	"github.com/u-root/u-root/cmds/core/ps",
+}
+
+// GuestInit is our uinit.
+const GuestInit = "github.com/kcovlab/kcovlab/images/kcovinit"
+
+// Options say what goes into an image.
+type Options struct {
+	// ModuleDir is the root of the kcovlab module (holds go.mod).
+	ModuleDir string
+	// Programs are extra Go main packages (the scenarios), by import path.
+	Programs []string
+	// CacheDir holds finished images, one directory per content key.
+	CacheDir string
+	Log      *slog.Logger
+}
+
+// Image is a finished initramfs and the host key baked into it.
+type Image struct {
+	Dir        string
+	Initramfs  string
+	HostKeyPub string
+	Key        string
+	// Cached is true when the image came from the cache.
+	Cached bool
+}
+
+// Key hashes everything that goes into the image: the Go sources and module
+// files of ModuleDir, the Go version, the package list and the recipe.
+func Key(opts Options) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n", recipe, runtime.Version())
+	pkgs := append(append([]string{GuestInit}, BaseCommands...), opts.Programs...)
+	fmt.Fprintln(h, strings.Join(pkgs, "\n"))
+	var files []string
+	err := filepath.WalkDir(opts.ModuleDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != opts.ModuleDir && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "work") {
+			return filepath.SkipDir
+		}
+		name := d.Name()
+		if !d.IsDir() && (name == "go.mod" || name == "go.sum" || strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("image key: %w", err)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		rel, _ := filepath.Rel(opts.ModuleDir, f)
+		fmt.Fprintf(h, "%s %d\n", rel, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// Build returns the image for opts, building it when the cache has none.
+// A half-built image never appears in the cache: it is built in a temporary
+// directory and renamed into place.
+func Build(ctx context.Context, opts Options) (*Image, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	key, err := Key(opts)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(opts.CacheDir, key)
+	if img, err := load(dir, key); err == nil {
+		img.Cached = true
+		log.Info("image: cached", "dir", dir)
+		return img, nil
+	}
+	if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(opts.CacheDir, ".build-"+key+"-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	log.Info("image: building u-root initramfs", "packages", len(opts.Programs)+len(BaseCommands)+1)
+	if err := build(ctx, opts, tmp, log); err != nil {
+		return nil, fmt.Errorf("build image: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return nil, fmt.Errorf("build image: %w", err)
+	}
+	return load(dir, key)
+}
+
+func load(dir, key string) (*Image, error) {
+	img := &Image{
+		Dir:        dir,
+		Initramfs:  filepath.Join(dir, InitramfsName),
+		HostKeyPub: filepath.Join(dir, hostKeyName+".pub"),
+		Key:        key,
+	}
+	for _, p := range []string{img.Initramfs, img.HostKeyPub} {
+		if _, err := os.Stat(p); err != nil {
+			return nil, err
+		}
+	}
+	return img, nil
+}
+
+func build(ctx context.Context, opts Options, dir string, log *slog.Logger) error {
+	if _, err := sshlink.GenerateKey(filepath.Join(dir, hostKeyName), "kcovlab-guest"); err != nil {
+		return err
+	}
+	work := filepath.Join(dir, "work")
+	if err := os.Mkdir(work, 0o700); err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	env := golang.Default(
+		golang.DisableCGO(),
+		golang.WithGOOS("linux"),
+		golang.WithGOARCH("amd64"),
+		golang.WithWorkingDir(opts.ModuleDir),
+	)
+	cmds := append(append([]string{GuestInit}, BaseCommands...), opts.Programs...)
+	ll := llog.New(slog.LevelWarn, func(format string, args ...any) {
+		log.Debug("mkuimage: " + fmt.Sprintf(format, args...))
+	})
+	// mkuimage takes no context: check it before and after the build.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := uimage.Create(ll,
+		uimage.WithReplaceEnv(env),
+		uimage.WithBaseArchive(uimage.DefaultRamfs()),
+		uimage.WithBusyboxCommands(cmds...),
+		uimage.WithInit("init"),
+		uimage.WithUinit("kcovinit"),
+		uimage.WithFiles(filepath.Join(dir, hostKeyName)+":"+HostKeyInImage),
+		uimage.WithSkipLDD(),
+		uimage.WithTempDir(work),
+		uimage.WithCPIOOutput(filepath.Join(dir, InitramfsName)),
+	)
+	if err != nil {
+		return err
+	}
+	return ctx.Err()
+}

@@ -1,0 +1,283 @@
+package kbuild
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/kcovlab/kcovlab/internal/kconfig"
+)
+
+// recipe changes when the way kernels are configured or built changes.
+const recipe = "kcovlab-kbuild-1"
+
+// Spec is everything that decides what kernel comes out.
+type Spec struct {
+	Source    *Source
+	Fragments []*kconfig.Fragment
+	Toolchain Toolchain
+	Targets   []string // default: bzImage
+}
+
+// Key is the cache key: a hash of the source identity, the fragments, the
+// compiler version, the targets and the recipe.
+func (s Spec) Key() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\nsource %s\ncc %s\nfragments %s\ntargets %s\n",
+		recipe, s.Source.ID, s.Toolchain.Version, kconfig.Hash(s.Fragments), strings.Join(s.targets(), " "))
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// treeKey names the reusable build tree: one per source and compiler, so a
+// kernel that differs only in config rebuilds incrementally.
+func (s Spec) treeKey() string {
+	h := sha256.Sum256([]byte(s.Source.ID + "\n" + s.Toolchain.Version))
+	return hex.EncodeToString(h[:8])
+}
+
+func (s Spec) targets() []string {
+	if len(s.Targets) == 0 {
+		return []string{"bzImage"}
+	}
+	return s.Targets
+}
+
+// Options say where and how to build.
+type Options struct {
+	CacheDir string
+	Jobs     int
+	Log      *slog.Logger
+	// ProgressEvery is how often a running build reports (default 20s).
+	ProgressEvery time.Duration
+}
+
+// Kernel is a finished build in the cache.
+type Kernel struct {
+	Dir     string
+	BzImage string
+	Vmlinux string
+	Config  string
+	Log     string
+	Meta    Meta
+	Cached  bool
+}
+
+// Meta is saved beside each kernel as meta.json.
+type Meta struct {
+	Key        string   `json:"key"`
+	Source     string   `json:"source"`
+	SourceID   string   `json:"source_id"`
+	Compiler   string   `json:"compiler"`
+	LLVM       string   `json:"llvm"`
+	ConfigHash string   `json:"config_hash"`
+	Fragments  []string `json:"fragments"`
+	MakeArgv   []string `json:"make_argv"`
+	BuildSecs  float64  `json:"build_seconds"`
+	Steps      int      `json:"steps"`
+	BuiltAt    string   `json:"built_at"`
+}
+
+// BuildError says the kernel did not configure or build; it is the kernel's
+// (or its config's) fault, not the lab's.
+type BuildError struct {
+	Stage   string // "config", "validate" or "make"
+	Argv    []string
+	LogPath string
+	Tail    string
+	Err     error
+}
+
+func (e *BuildError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "kernel %s failed: %v", e.Stage, e.Err)
+	if len(e.Argv) > 0 {
+		fmt.Fprintf(&b, "\n  command: %s", quoteArgv(e.Argv))
+	}
+	if e.LogPath != "" {
+		fmt.Fprintf(&b, "\n  log: %s", e.LogPath)
+	}
+	if e.Tail != "" {
+		fmt.Fprintf(&b, "\n%s", e.Tail)
+	}
+	return b.String()
+}
+
+func (e *BuildError) Unwrap() error { return e.Err }
+
+// Lookup returns the cached kernel for spec, or an error if there is none.
+func Lookup(spec Spec, opts Options) (*Kernel, error) {
+	return loadKernel(filepath.Join(opts.CacheDir, "kernels", spec.Key()))
+}
+
+// Build returns the kernel for spec from the cache or builds it.
+func Build(ctx context.Context, spec Spec, opts Options) (*Kernel, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if k, err := Lookup(spec, opts); err == nil {
+		k.Cached = true
+		log.Info("kernel: cached", "key", k.Meta.Key, "dir", k.Dir)
+		return k, nil
+	}
+	unlock, err := lock(filepath.Join(opts.CacheDir, "build.lock"))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	// Another process may have finished it while we waited for the lock.
+	if k, err := Lookup(spec, opts); err == nil {
+		k.Cached = true
+		return k, nil
+	}
+	b := &builder{spec: spec, opts: opts, log: log}
+	return b.run(ctx)
+}
+
+func loadKernel(dir string) (*Kernel, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, "meta.json"))
+	if err != nil {
+		return nil, err
+	}
+	k := &Kernel{
+		Dir:     dir,
+		BzImage: filepath.Join(dir, "bzImage"),
+		Vmlinux: filepath.Join(dir, "vmlinux"),
+		Config:  filepath.Join(dir, "config"),
+		Log:     filepath.Join(dir, "build.log"),
+	}
+	if err := json.Unmarshal(raw, &k.Meta); err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return k, nil
+}
+
+// lock takes an exclusive flock on path, waiting for another build to end.
+func lock(path string) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}
+
+func quoteArgv(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\"'$\\") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}
+
+// logTail returns the last n lines of a file, or of the lines that look like
+// errors when there are any.
+func logTail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	var errs []string
+	for _, l := range lines {
+		if strings.Contains(l, "error:") || strings.Contains(l, "Error ") {
+			errs = append(errs, l)
+		}
+	}
+	if len(errs) > 0 {
+		lines = errs
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "  | " + strings.Join(lines, "\n  | ")
+}
+
+// copyFile copies src to dst.
+func copyFile(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// stepCounter counts kbuild's "  CC      path" lines as they pass.
+type stepCounter struct {
+	w   io.Writer
+	n   atomic.Int64
+	buf []byte
+}
+
+func (c *stepCounter) Write(p []byte) (int, error) {
+	c.buf = append(c.buf, p...)
+	for {
+		i := bytes.IndexByte(c.buf, '\n')
+		if i < 0 {
+			break
+		}
+		if isStep(string(c.buf[:i])) {
+			c.n.Add(1)
+		}
+		c.buf = c.buf[i+1:]
+	}
+	return c.w.Write(p)
+}
+
+func isStep(line string) bool {
+	if len(line) < 3 || line[0] != ' ' || line[1] != ' ' {
+		return false
+	}
+	f := strings.Fields(line)
+	return len(f) >= 2 && strings.ToUpper(f[0]) == f[0]
+}
+
+var errNoArtifact = errors.New("build finished without the expected artifact")
+
+// scanSteps counts step lines in an existing build log.
+func scanSteps(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	n := 0
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if isStep(s.Text()) {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,152 @@
+package kbuild
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// DefaultTarball is Debian's linux-source-6.12 package.
+const DefaultTarball = "/usr/src/linux-source-6.12.tar.xz"
+
+// ErrNotKernelTree marks a --kernel-src that is not a Linux source tree.
+var ErrNotKernelTree = errors.New("not a Linux kernel source tree")
+
+// Source is a prepared kernel source tree.
+type Source struct {
+	Dir string
+	// ID names the source content: the tarball's sha256, or the git commit
+	// (with a hash of uncommitted changes) of a local tree.
+	ID string
+	// Origin is what the user gave: a tarball path or a directory.
+	Origin string
+}
+
+// CheckTree fails unless dir looks like a kernel source tree.
+func CheckTree(dir string) error {
+	for _, f := range []string{"Makefile", "Kconfig", "arch/x86/Kconfig", "kernel/kcov.c"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return fmt.Errorf("%s: %w (no %s); pass a kernel tree with --kernel-src", dir, ErrNotKernelTree, f)
+		}
+	}
+	return nil
+}
+
+// UnpackTarball unpacks tarball under cacheDir/src/<sha> once and returns the
+// tree. Later calls find it there; a half-unpacked tree is never reused.
+func UnpackTarball(ctx context.Context, tarball, cacheDir string, log *slog.Logger) (*Source, error) {
+	sum, err := fileSHA256(tarball)
+	if err != nil {
+		return nil, fmt.Errorf("kernel source: %w (install linux-source-6.12, or pass --kernel-src DIR)", err)
+	}
+	id := "tarball:" + sum[:16]
+	dest := filepath.Join(cacheDir, "src", sum[:16])
+	if tree, err := onlySubdir(dest); err == nil {
+		return &Source{Dir: tree, ID: id, Origin: tarball}, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dest), ".unpack-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	log.Info("source: unpacking", "tarball", tarball)
+	argv := UntarArgv(tarball, tmp)
+	if out, err := command(ctx, argv).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("unpack %s: %w: %s", tarball, err, out)
+	}
+	if err := os.Rename(tmp, dest); err != nil {
+		return nil, err
+	}
+	tree, err := onlySubdir(dest)
+	if err != nil {
+		return nil, fmt.Errorf("unpack %s: %w", tarball, err)
+	}
+	if err := CheckTree(tree); err != nil {
+		return nil, err
+	}
+	return &Source{Dir: tree, ID: id, Origin: tarball}, nil
+}
+
+// LocalTree takes a kernel tree the user already has.
+func LocalTree(ctx context.Context, dir string) (*Source, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckTree(abs); err != nil {
+		return nil, err
+	}
+	id, err := treeID(ctx, abs)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{Dir: abs, ID: id, Origin: abs}, nil
+}
+
+// treeID names a local tree: git HEAD plus a hash of what differs from it,
+// or, outside git, a hash of every file's path, size and mtime.
+func treeID(ctx context.Context, dir string) (string, error) {
+	head, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err == nil {
+		diff, err := exec.CommandContext(ctx, "git", "-C", dir, "diff", "HEAD").Output()
+		if err != nil {
+			return "", fmt.Errorf("kernel source %s: git diff: %w", dir, err)
+		}
+		id := "git:" + strings.TrimSpace(string(head))
+		if len(diff) > 0 {
+			s := sha256.Sum256(diff)
+			id += "+dirty:" + hex.EncodeToString(s[:8])
+		}
+		return id, nil
+	}
+	h := sha256.New()
+	err = filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			fmt.Fprintf(h, "%s %d %d\n", p, fi.Size(), fi.ModTime().UnixNano())
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("kernel source %s: %w", dir, err)
+	}
+	return "tree:" + hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// onlySubdir returns the single directory inside dir (a tarball's top level).
+func onlySubdir(dir string) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	if len(entries) != 1 || !entries[0].IsDir() {
+		return "", fmt.Errorf("%s: want one top-level directory, found %d entries", dir, len(entries))
+	}
+	return filepath.Join(dir, entries[0].Name()), nil
+}

@@ -1,0 +1,191 @@
+// Package results defines result.json, the record of one kcovlab run, and
+// writes the run directory (result.json, the human summary). It is plain Go
+// with no host requirements; go test -short ./internal/results/ covers the
+// JSON round trip and the summary.
+package results
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// SchemaVersion is bumped on every incompatible change of Result.
+const SchemaVersion = 1
+
+// Verdicts of a scenario.
+const (
+	Pass  = "pass"
+	Fail  = "fail"  // ran, and the kernel broke the scenario's invariant
+	Error = "error" // could not measure: the program, the channel or the VM failed
+)
+
+// Result is result.json.
+type Result struct {
+	Schema     int       `json:"schema"`
+	RunID      string    `json:"run_id"`
+	LabVersion string    `json:"lab_version"`
+	Started    time.Time `json:"started"`
+	Kernel     Kernel    `json:"kernel"`
+	Image      Image     `json:"image"`
+	Accel      string    `json:"accel"`
+	// AccelReason says why that accelerator was chosen.
+	AccelReason string     `json:"accel_reason,omitempty"`
+	QEMUArgv    []string   `json:"qemu_argv,omitempty"`
+	Stages      []Stage    `json:"stages"`
+	Scenarios   []Scenario `json:"scenarios"`
+	// Error is set when the run stopped before its scenarios finished.
+	Error     string `json:"error,omitempty"`
+	ErrorKind string `json:"error_kind,omitempty"`
+}
+
+// Kernel names the kernel that ran.
+type Kernel struct {
+	Key          string   `json:"key"`
+	Source       string   `json:"source"`
+	SourceID     string   `json:"source_id"`
+	ConfigHash   string   `json:"config_hash"`
+	Fragments    []string `json:"fragments"`
+	Compiler     string   `json:"compiler"`
+	Cached       bool     `json:"cached"`
+	BuildSeconds float64  `json:"build_seconds"`
+}
+
+// Image names the guest initramfs.
+type Image struct {
+	Key    string `json:"key"`
+	Cached bool   `json:"cached"`
+}
+
+// Stage is one timed step of the run.
+type Stage struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
+}
+
+// Scenario is one scenario's outcome.
+type Scenario struct {
+	Name     string             `json:"name"`
+	Verdict  string             `json:"verdict"`
+	Metrics  map[string]float64 `json:"metrics,omitempty"`
+	Evidence []string           `json:"evidence,omitempty"`
+	Error    string             `json:"error,omitempty"`
+	ExitCode int                `json:"exit_code"`
+	Seconds  float64            `json:"seconds"`
+}
+
+// NewRunID returns a sortable, unique run id.
+func NewRunID(now time.Time) string {
+	var b [3]byte
+	rand.Read(b[:])
+	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// Passed is true when the run finished and every scenario passed.
+func (r *Result) Passed() bool {
+	if r.Error != "" || len(r.Scenarios) == 0 {
+		return false
+	}
+	for _, s := range r.Scenarios {
+		if s.Verdict != Pass {
+			return false
+		}
+	}
+	return true
+}
+
+// AddStage records how long a stage took.
+func (r *Result) AddStage(name string, d time.Duration) {
+	r.Stages = append(r.Stages, Stage{Name: name, Seconds: d.Seconds()})
+}
+
+// Stage returns the seconds of the named stage.
+func (r *Result) Stage(name string) (float64, bool) {
+	for _, s := range r.Stages {
+		if s.Name == name {
+			return s.Seconds, true
+		}
+	}
+	return 0, false
+}
+
+// Write saves r as dir/result.json through a temporary file and a rename.
+func (r *Result) Write(dir string) error {
+	raw, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, ".result.json.tmp")
+	if err := os.WriteFile(tmp, append(raw, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, "result.json"))
+}
+
+// Read loads dir/result.json (or a result.json path) and checks its schema.
+func Read(path string) (*Result, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, "result.json")
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Result
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if r.Schema != SchemaVersion {
+		return nil, fmt.Errorf("%s: schema %d, this kcovlab reads %d", path, r.Schema, SchemaVersion)
+	}
+	return &r, nil
+}
+
+// Summary writes the short human summary printed at the end of a run.
+func (r *Result) Summary(w io.Writer) {
+	fmt.Fprintf(w, "run %s: kernel %s (%s, %s), accel %s\n", r.RunID, r.Kernel.Key, r.Kernel.SourceID, r.Kernel.Compiler, r.Accel)
+	var st []string
+	for _, s := range r.Stages {
+		st = append(st, fmt.Sprintf("%s %.1fs", s.Name, s.Seconds))
+	}
+	fmt.Fprintf(w, "  stages: %s\n", strings.Join(st, ", "))
+	for _, s := range r.Scenarios {
+		fmt.Fprintf(w, "  %-5s %-12s %s\n", strings.ToUpper(s.Verdict), s.Name, metricsLine(s))
+	}
+	if r.Error != "" {
+		fmt.Fprintf(w, "  ERROR (%s): %s\n", r.ErrorKind, firstLine(r.Error))
+	}
+	verdict := "FAILED"
+	if r.Passed() {
+		verdict = "PASSED"
+	}
+	fmt.Fprintf(w, "%s\n", verdict)
+}
+
+func metricsLine(s Scenario) string {
+	if s.Error != "" {
+		return firstLine(s.Error)
+	}
+	keys := make([]string, 0, len(s.Metrics))
+	for k := range s.Metrics {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%g", k, s.Metrics[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}

@@ -1,0 +1,81 @@
+package results
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sample() *Result {
+	r := &Result{
+		Schema: SchemaVersion, RunID: "20261126-000000-abcdef", LabVersion: "dev",
+		Started: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC),
+		Kernel:  Kernel{Key: "k1", Source: "/usr/src/linux.tar.xz", SourceID: "tarball:1234", ConfigHash: "c0ffee", Fragments: []string{"guest.config", "kcov.config"}, Compiler: "clang version 22.1.8"},
+		Accel:   "tcg", AccelReason: "/dev/kvm: no such file",
+		QEMUArgv: []string{"qemu-system-x86_64", "-nodefaults"},
+	}
+	r.AddStage("kernel", 3*time.Second)
+	r.AddStage("boot", 1500*time.Millisecond)
+	r.Scenarios = []Scenario{{Name: "smoke", Verdict: Pass, Metrics: map[string]float64{"pcs": 42, "unique_pcs": 40}, Evidence: []string{"pc 0xffffffff81000000"}}}
+	return r
+}
+
+func TestRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	r := sample()
+	if err := r.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, r) {
+		t.Errorf("round trip changed the result:\n got %+v\nwant %+v", got, r)
+	}
+}
+
+func TestReadRejectsOtherSchema(t *testing.T) {
+	dir := t.TempDir()
+	r := sample()
+	r.Schema = SchemaVersion + 1
+	if err := r.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(dir); err == nil || !strings.Contains(err.Error(), "schema") {
+		t.Fatalf("got %v, want a schema error", err)
+	}
+}
+
+func TestPassed(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(*Result)
+		want bool
+	}{
+		{"all pass", func(*Result) {}, true},
+		{"one fails", func(r *Result) { r.Scenarios = append(r.Scenarios, Scenario{Name: "x", Verdict: Fail}) }, false},
+		{"error verdict", func(r *Result) { r.Scenarios[0].Verdict = Error }, false},
+		{"run error", func(r *Result) { r.Error = "boot failed" }, false},
+		{"no scenarios", func(r *Result) { r.Scenarios = nil }, false},
+	}
+	for _, tt := range tests {
+		r := sample()
+		tt.mod(r)
+		if got := r.Passed(); got != tt.want {
+			t.Errorf("%s: Passed = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestSummary(t *testing.T) {
+	var b bytes.Buffer
+	sample().Summary(&b)
+	for _, want := range []string{"accel tcg", "kernel 3.0s", "PASS  smoke", "pcs=42", "PASSED"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -1,0 +1,169 @@
+// Package lab wires kcovlab together: it builds (or finds in the cache) a
+// KCOV kernel and a u-root guest image, boots them in QEMU, runs scenarios
+// over SSH and writes the run directory. cmd/kcovlab only parses flags and
+// calls Run; everything it needs is in Options.
+//
+// Host needs: what internal/kbuild needs for the kernel, the Go toolchain
+// for the image, and qemu-system-x86_64. Unit tests (go test -short ./lab/)
+// use fakes; the real run is the e2e suite (make e2e).
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/scenarios"
+)
+
+// Version is the lab's version, recorded in result.json.
+var Version = "dev"
+
+// Options configure one run. Zero values take the defaults in brackets.
+type Options struct {
+	// ModuleDir is the kcovlab source (for the guest image) [found from the
+	// working directory].
+	ModuleDir string
+	// KernelSrc is a local kernel tree; empty means Tarball.
+	KernelSrc string
+	// Tarball is a kernel source tarball [Debian's linux-source-6.12].
+	Tarball string
+	// ConfigDir holds the fragments [ModuleDir/kernel-configs].
+	ConfigDir string
+	// Fragments are applied in order [guest.config, kcov.config].
+	Fragments []string
+	// CacheDir holds sources, kernels and images [$KCOVLAB_CACHE or ~/.cache/kcovlab].
+	CacheDir string
+	// ResultsDir holds one directory per run [ModuleDir/results].
+	ResultsDir string
+	// Scenarios to run [smoke].
+	Scenarios []string
+	// Accel is "auto", "kvm" or "tcg" [auto: probe KVM, fall back to TCG].
+	Accel string
+	// QEMU binary [qemu-system-x86_64].
+	QEMU     string
+	CPUs     int // [2]
+	MemoryMB int // [1024]
+	// Jobs for make [number of CPUs].
+	Jobs int
+	// BootTimeout bounds boot-to-SSH [3m under TCG, 1m under KVM].
+	BootTimeout time.Duration
+	// ScenarioTimeout bounds each scenario [5m].
+	ScenarioTimeout time.Duration
+	Log             *slog.Logger
+	// Out receives the human summary [discarded].
+	Out io.Writer
+}
+
+// Run does one whole run and returns its result, which is also written to
+// the run directory. The error is nil only when every scenario passed;
+// ErrScenarioFailed, *kbuild.BuildError, *BootError and *InfraError tell
+// whose fault it was.
+func Run(ctx context.Context, opts Options) (*results.Result, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, &InfraError{Stage: "options", Err: err}
+	}
+	selected, err := selectScenarios(opts.Scenarios)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{opts: opts, log: opts.Log, scenarios: selected}
+	return r.do(ctx)
+}
+
+func selectScenarios(names []string) ([]scenarios.Scenario, error) {
+	var out []scenarios.Scenario
+	for _, n := range names {
+		s, err := scenarios.Select(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s...)
+	}
+	return out, nil
+}
+
+func (o *Options) defaults() error {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.ModuleDir == "" {
+		dir, err := FindModuleDir()
+		if err != nil {
+			return err
+		}
+		o.ModuleDir = dir
+	}
+	if o.ConfigDir == "" {
+		o.ConfigDir = filepath.Join(o.ModuleDir, "kernel-configs")
+	}
+	if len(o.Fragments) == 0 {
+		o.Fragments = []string{"guest.config", "kcov.config"}
+	}
+	if o.CacheDir == "" {
+		o.CacheDir = DefaultCacheDir()
+	}
+	if o.ResultsDir == "" {
+		o.ResultsDir = filepath.Join(o.ModuleDir, "results")
+	}
+	if len(o.Scenarios) == 0 {
+		o.Scenarios = []string{"smoke"}
+	}
+	if o.Accel == "" {
+		o.Accel = "auto"
+	}
+	switch o.Accel {
+	case "auto", "kvm", "tcg":
+	default:
+		return fmt.Errorf("--accel %q: want auto, kvm or tcg", o.Accel)
+	}
+	if o.CPUs == 0 {
+		o.CPUs = 2
+	}
+	if o.MemoryMB == 0 {
+		o.MemoryMB = 1024
+	}
+	if o.ScenarioTimeout == 0 {
+		o.ScenarioTimeout = 5 * time.Minute
+	}
+	return nil
+}
+
+// DefaultCacheDir is $KCOVLAB_CACHE, else the user cache dir's kcovlab.
+func DefaultCacheDir() string {
+	if d := os.Getenv("KCOVLAB_CACHE"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "kcovlab")
+	}
+	return filepath.Join(os.TempDir(), "kcovlab-cache")
+}
+
+const modulePath = "module github.com/kcovlab/kcovlab"
+
+// FindModuleDir walks up from the working directory to kcovlab's go.mod.
+func FindModuleDir() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		b, err := os.ReadFile(filepath.Join(d, "go.mod"))
+		if err == nil && len(b) >= len(modulePath) && string(b[:len(modulePath)]) == modulePath {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", errors.New("kcovlab source not found above " + dir + ": run from the kcovlab checkout or pass --src")
+		}
+	}
+}

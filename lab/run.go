@@ -1,0 +1,275 @@
+package lab
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kcovlab/kcovlab/images"
+	"github.com/kcovlab/kcovlab/internal/kbuild"
+	"github.com/kcovlab/kcovlab/internal/kconfig"
+	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/internal/sshlink"
+	"github.com/kcovlab/kcovlab/internal/vm"
+	"github.com/kcovlab/kcovlab/scenarios"
+)
+
+// run is the state of one Run; its fields fill in stage by stage.
+type run struct {
+	opts      Options
+	log       *slog.Logger
+	scenarios []scenarios.Scenario
+	dir       string
+	res       *results.Result
+	kernel    *kbuild.Kernel
+	image     *images.Image
+	accel     vm.Accel
+}
+
+func (r *run) do(ctx context.Context) (*results.Result, error) {
+	start := time.Now()
+	r.res = &results.Result{
+		Schema: results.SchemaVersion, RunID: results.NewRunID(start),
+		LabVersion: Version, Started: start.UTC(),
+	}
+	r.dir = filepath.Join(r.opts.ResultsDir, r.res.RunID)
+	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		return nil, &InfraError{Stage: "results", Err: err}
+	}
+	r.log.Info("run: started", "id", r.res.RunID, "dir", r.dir)
+	err := r.stages(ctx)
+	if err != nil {
+		r.res.Error, r.res.ErrorKind = err.Error(), errorKind(err)
+	}
+	r.res.AddStage("total", time.Since(start))
+	if werr := r.res.Write(r.dir); werr != nil && err == nil {
+		err = &InfraError{Stage: "results", Err: werr}
+	}
+	r.res.Summary(r.opts.Out)
+	fmt.Fprintf(r.opts.Out, "results: %s\n", r.dir)
+	if err == nil && !r.res.Passed() {
+		err = ErrScenarioFailed
+	}
+	return r.res, err
+}
+
+func (r *run) stages(ctx context.Context) error {
+	if err := r.timed("kernel", func() error { return r.buildKernel(ctx) }); err != nil {
+		return err
+	}
+	if err := r.timed("image", func() error { return r.buildImage(ctx) }); err != nil {
+		return err
+	}
+	r.chooseAccel(ctx)
+	return r.boot(ctx)
+}
+
+func (r *run) timed(stage string, fn func() error) error {
+	t := time.Now()
+	err := fn()
+	r.res.AddStage(stage, time.Since(t))
+	return err
+}
+
+func (r *run) buildKernel(ctx context.Context) error {
+	src, err := r.source(ctx)
+	if err != nil {
+		return err
+	}
+	frags, err := kconfig.LoadFragments(r.opts.ConfigDir, r.opts.Fragments...)
+	if err != nil {
+		return err
+	}
+	tc, err := kbuild.FindClang(ctx, 0)
+	if err != nil {
+		return &InfraError{Stage: "toolchain", Err: err}
+	}
+	spec := kbuild.Spec{Source: src, Fragments: frags, Toolchain: tc}
+	k, err := kbuild.Build(ctx, spec, kbuild.Options{CacheDir: r.opts.CacheDir, Jobs: r.opts.Jobs, Log: r.log})
+	if err != nil {
+		return err
+	}
+	r.kernel = k
+	r.res.Kernel = results.Kernel{
+		Key: k.Meta.Key, Source: k.Meta.Source, SourceID: k.Meta.SourceID,
+		ConfigHash: k.Meta.ConfigHash, Fragments: k.Meta.Fragments,
+		Compiler: k.Meta.Compiler, Cached: k.Cached, BuildSeconds: k.Meta.BuildSecs,
+	}
+	return nil
+}
+
+func (r *run) source(ctx context.Context) (*kbuild.Source, error) {
+	if r.opts.KernelSrc != "" {
+		return kbuild.LocalTree(ctx, r.opts.KernelSrc)
+	}
+	tarball := r.opts.Tarball
+	if tarball == "" {
+		tarball = kbuild.DefaultTarball
+	}
+	return kbuild.UnpackTarball(ctx, tarball, r.opts.CacheDir, r.log)
+}
+
+func (r *run) buildImage(ctx context.Context) error {
+	var progs []string
+	for _, s := range r.scenarios {
+		progs = append(progs, s.Package)
+	}
+	img, err := images.Build(ctx, images.Options{
+		ModuleDir: r.opts.ModuleDir, Programs: progs,
+		CacheDir: filepath.Join(r.opts.CacheDir, "images"), Log: r.log,
+	})
+	if err != nil {
+		return &InfraError{Stage: "image", Err: err}
+	}
+	r.image = img
+	r.res.Image = results.Image{Key: img.Key, Cached: img.Cached}
+	return nil
+}
+
+func (r *run) chooseAccel(ctx context.Context) {
+	switch r.opts.Accel {
+	case "kvm":
+		r.accel, r.res.AccelReason = vm.AccelKVM, "requested with --accel kvm"
+	case "tcg":
+		r.accel, r.res.AccelReason = vm.AccelTCG, "requested with --accel tcg"
+	default:
+		p := vm.ProbeAccel(ctx, r.opts.QEMU, r.dir)
+		r.accel, r.res.AccelReason = p.Accel, p.Reason
+	}
+	r.res.Accel = string(r.accel)
+	r.log.Info("vm: accelerator", "accel", r.accel, "why", r.res.AccelReason)
+}
+
+// boot starts the VM, waits for SSH, runs the scenarios and stops the VM.
+func (r *run) boot(ctx context.Context) (err error) {
+	key, err := sshlink.GenerateKey(filepath.Join(r.dir, "keys", "id_ed25519"), "kcovlab-"+r.res.RunID)
+	if err != nil {
+		return &InfraError{Stage: "keys", Err: err}
+	}
+	hostKey, err := sshlink.ReadPublicKey(r.image.HostKeyPub)
+	if err != nil {
+		return &InfraError{Stage: "keys", Err: err}
+	}
+	port, err := vm.FreePort()
+	if err != nil {
+		return &InfraError{Stage: "vm", Err: err}
+	}
+	qmpDir, err := os.MkdirTemp("", "kcovlab-qmp-")
+	if err != nil {
+		return &InfraError{Stage: "vm", Err: err}
+	}
+	defer os.RemoveAll(qmpDir)
+	console := filepath.Join(r.dir, "console.log")
+	vo := vm.Options{
+		QEMU: r.opts.QEMU, Kernel: r.kernel.BzImage, Initrd: r.image.Initramfs,
+		Append:   []string{"kcovlab.authkey=" + base64.StdEncoding.EncodeToString([]byte(key.AuthorizedLine()))},
+		Accel:    r.accel, CPUs: r.opts.CPUs, MemoryMB: r.opts.MemoryMB,
+		SSHPort:  port, QMPSocket: filepath.Join(qmpDir, "qmp.sock"), ConsoleLog: console,
+	}
+	bootStart := time.Now()
+	m, err := vm.Start(ctx, vo, r.log)
+	if err != nil {
+		return &InfraError{Stage: "vm", Err: err}
+	}
+	r.res.QEMUArgv = m.Argv()
+	os.WriteFile(filepath.Join(r.dir, "qemu.argv"), []byte(quoteArgv(m.Argv())+"\n"), 0o644)
+	defer func() {
+		if cerr := m.Close(); cerr != nil && err == nil {
+			r.log.Warn("vm: close", "err", cerr)
+		}
+	}()
+	cfg := sshlink.Config{User: "root", Key: key.Signer, HostKey: hostKey}
+	client, err := r.waitSSH(ctx, m, port, cfg, console)
+	r.res.AddStage("boot", time.Since(bootStart))
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	if st, err := m.Status(ctx); err == nil {
+		r.log.Info("vm: ready", "qmp_status", st, "boot", time.Since(bootStart).Round(time.Millisecond).String())
+	}
+	r.runScenarios(ctx, client)
+	return r.shutdown(ctx, m)
+}
+
+func (r *run) waitSSH(ctx context.Context, m *vm.Machine, port int, cfg sshlink.Config, console string) (*sshlink.Client, error) {
+	timeout := r.opts.BootTimeout
+	if timeout == 0 {
+		timeout = 3 * time.Minute
+		if r.accel == vm.AccelKVM {
+			timeout = time.Minute
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	abortErr := func() error {
+		return bootError(console, "QEMU exited before the guest answered SSH", m.ExitErr())
+	}
+	c, err := sshlink.WaitReady(wctx, addr, cfg, 500*time.Millisecond, m.Done(), abortErr)
+	if err == nil {
+		return c, nil
+	}
+	var be *BootError
+	if errors.As(err, &be) || ctx.Err() != nil {
+		return nil, err
+	}
+	return nil, bootError(console, fmt.Sprintf("no SSH answer within %s", timeout), err)
+}
+
+func bootError(console, reason string, err error) *BootError {
+	raw, _ := os.ReadFile(console)
+	return &BootError{Reason: reason, ConsoleTail: tail(string(raw), 40), Crash: FindCrash(string(raw)), Err: err}
+}
+
+// shutdown asks QEMU to quit over QMP and waits for it.
+func (r *run) shutdown(ctx context.Context, m *vm.Machine) error {
+	t := time.Now()
+	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := m.Quit(qctx); err != nil {
+		r.log.Warn("vm: QMP quit failed, killing", "err", err)
+	}
+	m.Close()
+	r.res.AddStage("shutdown", time.Since(t))
+	return nil
+}
+
+func quoteArgv(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\"'$\\,") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}
+
+func errorKind(err error) string {
+	var (
+		be *kbuild.BuildError
+		bo *BootError
+		se *ScenarioError
+		ie *InfraError
+	)
+	switch {
+	case errors.As(err, &be):
+		return "build"
+	case errors.As(err, &bo):
+		return "boot"
+	case errors.As(err, &se):
+		return "scenario"
+	case errors.As(err, &ie):
+		return "infra"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "cancelled"
+	}
+	return "infra"
+}

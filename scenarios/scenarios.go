@@ -1,0 +1,121 @@
+// Package scenarios lists kcovlab's guest scenarios and defines the JSON
+// outcome each one prints on stdout. The scenario programs themselves live in
+// the subdirectories (one Go main package each, built into the guest image);
+// this package is plain data shared by the host and the guest.
+//
+// To add a scenario: write scenarios/NAME/main.go (build tag linux) that
+// prints one Outcome as JSON and exits 0 whether or not the invariant held,
+// then add an entry to All. Tests: go test -short ./scenarios/...
+package scenarios
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Scenario is one program the lab runs in the guest.
+type Scenario struct {
+	Name    string
+	Summary string
+	// Package is the Go import path of the guest program; its command name
+	// in the image is the last path element.
+	Package string
+	// Args are passed to the program.
+	Args []string
+}
+
+// Command is the command line the host sends over SSH.
+func (s Scenario) Command() string {
+	return strings.Join(append([]string{s.Name}, s.Args...), " ")
+}
+
+const modulePath = "github.com/kcovlab/kcovlab/scenarios/"
+
+// All is every scenario, by name.
+var All = map[string]Scenario{
+	"smoke": {
+		Name:    "smoke",
+		Summary: "KCOV_ENABLE(TRACE_PC) around read(-1, NULL, 0) records at least one PC",
+		Package: modulePath + "smoke",
+	},
+}
+
+// Names returns the scenario names in order.
+func Names() []string {
+	var n []string
+	for k := range All {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// Select resolves a comma-separated list of names.
+func Select(list string) ([]Scenario, error) {
+	var out []Scenario
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		s, ok := All[name]
+		if !ok {
+			return nil, &UnknownError{Name: name}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// UnknownError names a scenario that does not exist.
+type UnknownError struct{ Name string }
+
+func (e *UnknownError) Error() string {
+	return fmt.Sprintf("unknown scenario %q (known: %s)", e.Name, strings.Join(Names(), ", "))
+}
+
+// Outcome is what a scenario program reports: a verdict against its
+// invariant, the numbers behind it, and evidence a person can read.
+type Outcome struct {
+	Scenario string             `json:"scenario"`
+	Pass     bool               `json:"pass"`
+	Metrics  map[string]float64 `json:"metrics,omitempty"`
+	Evidence []string           `json:"evidence,omitempty"`
+	// Error is set when the program could not measure at all.
+	Error string `json:"error,omitempty"`
+}
+
+// Emit prints o as one JSON line on stdout. Scenario programs end with it.
+func Emit(o Outcome) {
+	b, err := json.Marshal(o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	os.Stdout.Write(append(b, '\n'))
+}
+
+// ParseOutcome finds the scenario's JSON line in its stdout (the last line
+// that parses) and checks it names the scenario that was run.
+func ParseOutcome(name string, stdout []byte) (Outcome, error) {
+	lines := bytes.Split(bytes.TrimSpace(stdout), []byte("\n"))
+	for i := len(lines) - 1; i >= 0; i-- {
+		var o Outcome
+		if json.Unmarshal(lines[i], &o) != nil || o.Scenario == "" {
+			continue
+		}
+		if o.Scenario != name {
+			return o, fmt.Errorf("scenario %s printed an outcome for %q", name, o.Scenario)
+		}
+		return o, nil
+	}
+	return Outcome{}, fmt.Errorf("scenario %s printed no JSON outcome (stdout: %q)", name, tail(stdout, 300))
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
