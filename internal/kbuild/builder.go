@@ -3,10 +3,12 @@ package kbuild
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/kconfig"
@@ -48,7 +50,11 @@ func (b *builder) run(ctx context.Context) (*Kernel, error) {
 	}
 	k, err := b.steps(ctx)
 	if err != nil {
-		b.keepFailed(key)
+		kept := b.keepFailed(key)
+		var be *BuildError
+		if errors.As(err, &be) && kept != "" && strings.HasPrefix(be.LogPath, b.staging) {
+			be.LogPath = kept + strings.TrimPrefix(be.LogPath, b.staging)
+		}
 		return nil, err
 	}
 	return k, nil
@@ -56,13 +62,14 @@ func (b *builder) run(ctx context.Context) (*Kernel, error) {
 
 // keepFailed moves a failed build's staging dir (with its log) aside so the
 // user can read it; it is never taken for a finished kernel.
-func (b *builder) keepFailed(key string) {
+func (b *builder) keepFailed(key string) string {
 	failed := filepath.Join(b.opts.CacheDir, "failed", key+"-"+time.Now().UTC().Format("20060102T150405"))
 	if err := os.MkdirAll(filepath.Dir(failed), 0o755); err == nil && os.Rename(b.staging, failed) == nil {
 		b.log.Error("kernel: build failed, log kept", "dir", failed)
-		return
+		return failed
 	}
 	os.RemoveAll(b.staging)
+	return ""
 }
 
 func (b *builder) steps(ctx context.Context) (*Kernel, error) {

@@ -213,10 +213,12 @@ func (m *Machine) do(ctx context.Context, cmd string, fn func(*qmpConn) error) e
 		return m.notRunning(cmd)
 	}
 	c, err := m.connect(ctx)
-	if err == nil {
-		err = fn(c)
-	}
-	if err == nil {
+	if err != nil {
+		if errors.Is(err, errGone) {
+			return m.notRunning(cmd)
+		}
+		err = fmt.Errorf("qmp %s: %w", cmd, err)
+	} else if err = fn(c); err == nil {
 		return nil
 	}
 	var qerr *QMPError
@@ -229,10 +231,7 @@ func (m *Machine) do(ctx context.Context, cmd string, fn func(*qmpConn) error) e
 	if ctx.Err() == nil && m.exitedSoon() {
 		return m.notRunning(cmd)
 	}
-	if errors.Is(err, errGone) {
-		return m.notRunning(cmd)
-	}
-	return fmt.Errorf("qmp %s: %w", cmd, err)
+	return err // fn's errors already name the command
 }
 
 // exitedSoon reports whether QEMU is gone or goes within exitSettle: a lost

@@ -1,0 +1,38 @@
+# kcovlab: KCOV end to end in QEMU. `make help` lists the targets.
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+KCOVLAB := bin/kcovlab
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: help deps build run unit e2e lint test clean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+deps: ## install missing host packages (apt) and Go modules
+	scripts/host-deps.sh
+	$(GO) mod download
+
+build: ## build bin/kcovlab
+	$(GO) build -o $(KCOVLAB) ./cmd/kcovlab
+
+run: deps build ## set up the host, then build a KCOV kernel, boot it and run the smoke scenario
+	$(KCOVLAB) run $(RUNFLAGS)
+
+unit: ## unit tests: no QEMU, no kernel (fakes only)
+	$(GO) test -short -count=1 ./...
+
+e2e: deps ## end-to-end: build the kernel (cached), boot it in QEMU, run scenarios
+	KCOVLAB_E2E=1 $(GO) test -count=1 -timeout 80m -v ./e2e/
+
+lint: ## gofmt, go vet, go mod tidy drift, staticcheck
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	$(GO) mod tidy && git diff --exit-code go.mod go.sum
+	$(GO) run $(STATICCHECK) ./...
+
+test: deps lint unit e2e ## everything CI runs: lint, unit tests, end-to-end
+
+clean: ## remove build output and results (the kernel cache stays)
+	rm -rf bin results

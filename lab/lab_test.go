@@ -1,0 +1,126 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kcovlab/kcovlab/internal/kbuild"
+	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/scenarios"
+)
+
+// fakeGuest answers scenario commands from a table.
+type fakeGuest struct {
+	stdout, stderr string
+	code           int
+	err            error
+}
+
+func (f fakeGuest) Output(ctx context.Context, cmd string) ([]byte, []byte, int, error) {
+	return []byte(f.stdout), []byte(f.stderr), f.code, f.err
+}
+
+func TestRunScenarioVerdicts(t *testing.T) {
+	smoke := scenarios.All["smoke"]
+	tests := []struct {
+		name    string
+		guest   fakeGuest
+		verdict string
+		errHas  string
+	}{
+		{"pass", fakeGuest{stdout: `{"scenario":"smoke","pass":true,"metrics":{"pcs":12}}` + "\n"}, results.Pass, ""},
+		{"invariant broken", fakeGuest{stdout: `{"scenario":"smoke","pass":false,"metrics":{"pcs":0}}`}, results.Fail, ""},
+		{"program could not measure", fakeGuest{stdout: `{"scenario":"smoke","error":"kcov: no such file"}`}, results.Error, "no such file"},
+		{"no JSON", fakeGuest{stdout: "panic: oops\n", stderr: "goroutine 1", code: 2}, results.Error, "no JSON outcome"},
+		{"nonzero exit", fakeGuest{stdout: `{"scenario":"smoke","pass":true}`, code: 3}, results.Error, "exited 3"},
+		{"channel lost", fakeGuest{err: errors.New("connection reset")}, results.Error, "connection reset"},
+		{"wrong scenario", fakeGuest{stdout: `{"scenario":"other","pass":true}`}, results.Error, "other"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			got := runScenario(context.Background(), tt.guest, smoke, time.Minute, dir)
+			if got.Verdict != tt.verdict {
+				t.Fatalf("verdict %s, want %s (error %q)", got.Verdict, tt.verdict, got.Error)
+			}
+			if !strings.Contains(got.Error, tt.errHas) {
+				t.Errorf("error %q lacks %q", got.Error, tt.errHas)
+			}
+			if b, err := os.ReadFile(filepath.Join(dir, "smoke.stdout")); err != nil || string(b) != tt.guest.stdout {
+				t.Errorf("stdout not kept: %q, %v", b, err)
+			}
+		})
+	}
+}
+
+func TestFindCrash(t *testing.T) {
+	console := "[    0.5] Run /init as init process\n" +
+		"[    1.2] BUG: kernel NULL pointer dereference, address: 0000000000000000\n" +
+		"[    1.2] RIP: 0010:__sanitizer_cov_trace_pc+0x10/0x40\n" +
+		"[    1.3] Kernel panic - not syncing: Fatal exception\n"
+	c := FindCrash(console)
+	if c == nil {
+		t.Fatal("no crash found")
+	}
+	if c.Title != "BUG: kernel NULL pointer dereference, address: 0000000000000000" {
+		t.Errorf("title %q", c.Title)
+	}
+	if !strings.Contains(c.Report, "__sanitizer_cov_trace_pc") {
+		t.Errorf("report lacks the stack: %q", c.Report)
+	}
+	if FindCrash("[    0.1] Linux version 6.12\n[    2.0] kcovinit: ssh listening\n") != nil {
+		t.Error("a clean boot was taken for a crash")
+	}
+}
+
+func TestBootErrorCarriesConsole(t *testing.T) {
+	dir := t.TempDir()
+	console := filepath.Join(dir, "console.log")
+	os.WriteFile(console, []byte("line1\nKernel panic - not syncing: VFS: Unable to mount root fs\n"), 0o644)
+	err := error(bootError(console, "QEMU exited", errors.New("exit status 0")))
+	var be *BootError
+	if !errors.As(err, &be) || be.Crash == nil {
+		t.Fatalf("got %v, want a BootError with a crash", err)
+	}
+	if !strings.Contains(err.Error(), "Unable to mount root fs") {
+		t.Errorf("error lacks the console tail:\n%v", err)
+	}
+}
+
+func TestErrorKind(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("x: %w", &kbuild.BuildError{Stage: "make", Err: errors.New("exit 2")}), "build"},
+		{&BootError{Reason: "timeout"}, "boot"},
+		{&InfraError{Stage: "vm", Err: errors.New("no qemu")}, "infra"},
+		{fmt.Errorf("run: %w", context.Canceled), "cancelled"},
+	}
+	for _, tt := range tests {
+		if got := errorKind(tt.err); got != tt.want {
+			t.Errorf("errorKind(%v) = %s, want %s", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestOptionsDefaultsRejectBadAccel(t *testing.T) {
+	o := Options{ModuleDir: t.TempDir(), Accel: "hvf"}
+	if err := o.defaults(); err == nil || !strings.Contains(err.Error(), "hvf") {
+		t.Fatalf("got %v, want an error naming the accel", err)
+	}
+}
+
+func TestRunRejectsUnknownScenario(t *testing.T) {
+	_, err := Run(context.Background(), Options{ModuleDir: t.TempDir(), Scenarios: []string{"smoke,nope"}})
+	var ue *scenarios.UnknownError
+	if !errors.As(err, &ue) || ue.Name != "nope" {
+		t.Fatalf("got %v, want UnknownError for nope", err)
+	}
+}
