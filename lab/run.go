@@ -168,9 +168,9 @@ func (r *run) boot(ctx context.Context) (err error) {
 	console := filepath.Join(r.dir, "console.log")
 	vo := vm.Options{
 		QEMU: r.opts.QEMU, Kernel: r.kernel.BzImage, Initrd: r.image.Initramfs,
-		Append:   []string{"kcovlab.authkey=" + base64.StdEncoding.EncodeToString([]byte(key.AuthorizedLine()))},
-		Accel:    r.accel, CPUs: r.opts.CPUs, MemoryMB: r.opts.MemoryMB,
-		SSHPort:  port, QMPSocket: filepath.Join(qmpDir, "qmp.sock"), ConsoleLog: console,
+		Append: []string{"kcovlab.authkey=" + base64.StdEncoding.EncodeToString([]byte(key.AuthorizedLine()))},
+		Accel:  r.accel, CPUs: r.opts.CPUs, MemoryMB: r.opts.MemoryMB,
+		SSHPort: port, QMPSocket: filepath.Join(qmpDir, "qmp.sock"), ConsoleLog: console,
 	}
 	bootStart := time.Now()
 	m, err := vm.Start(ctx, vo, r.log)
