@@ -2,8 +2,8 @@ package kconfig
 
 import (
 	"errors"
+	"github.com/kcovlab/kcovlab/internal/testutil"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,17 +99,10 @@ func TestIndexKconfigNotATree(t *testing.T) {
 	}
 }
 
-const realTree = "/tmp/proto/linux-source-6.12"
-
 // TestIndexKconfigRealTree indexes a full kernel tree when one is present.
 // It reads ~90k directory entries, so -short skips it.
 func TestIndexKconfigRealTree(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(realTree, "lib", "Kconfig.debug")); err != nil {
-		t.Skipf("no kernel tree at %s", realTree)
-	}
-	if testing.Short() {
-		t.Skip("indexing a full kernel tree is slow; skipped with -short")
-	}
+	realTree := testutil.KernelTree(t)
 	start := time.Now()
 	idx, err := IndexKconfig(realTree)
 	if err != nil {

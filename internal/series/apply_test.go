@@ -33,67 +33,18 @@ const (
 		"@@ -12,7 +12,7 @@\n l12\n l13\n l14\n-l15\n+L15\n l16\n l17\n l18\n"
 )
 
-func TestApply(t *testing.T) {
-	base := numbered(1, 20)
-	repeated := "k1\nk2\nX\nk3\nk4\n"
-	tests := []struct {
-		name  string
-		tree  map[string]string
-		diffs []string
-		want  map[string]string
-	}{
-		{"change a line", map[string]string{"a.txt": base}, []string{gitDiff("a.txt", hunkChange7)},
-			map[string]string{"a.txt": strings.Replace(base, "l7\n", "L7\n", 1)}},
-		{"add lines", map[string]string{"a.txt": base}, []string{gitDiff("a.txt", hunkAdd)},
-			map[string]string{"a.txt": numbered(1, 6) + "new1\nnew2\n" + numbered(7, 20)}},
-		{"delete lines", map[string]string{"a.txt": base}, []string{gitDiff("a.txt", hunkDelete)},
-			map[string]string{"a.txt": numbered(1, 6) + numbered(9, 20)}},
-		{"first line", map[string]string{"a.txt": base}, []string{gitDiff("a.txt", hunkFirst)},
-			map[string]string{"a.txt": "L1\n" + numbered(2, 20)}},
-		{"append at end", map[string]string{"a.txt": base}, []string{gitDiff("a.txt", hunkAppend)},
-			map[string]string{"a.txt": numbered(1, 21)}},
-		{"two hunks", map[string]string{"a.txt": base}, []string{gitDiff("a.txt", hunkTwo)},
-			map[string]string{"a.txt": strings.NewReplacer("l5\n", "L5\n", "l15\n", "L15\n").Replace(base)}},
-		{"new file", map[string]string{"a.txt": base}, []string{
-			"diff --git a/d/new.txt b/d/new.txt\nnew file mode 100644\nindex 0000000..1111111\n--- /dev/null\n+++ b/d/new.txt\n@@ -0,0 +1,2 @@\n+hello\n+world\n"},
-			map[string]string{"a.txt": base, "d/new.txt": "hello\nworld\n"}},
-		{"new empty executable file", map[string]string{"a.txt": base}, []string{
-			"diff --git a/run.sh b/run.sh\nnew file mode 100755\nindex 0000000..e69de29\n"},
-			map[string]string{"a.txt": base, "run.sh*": ""}},
-		{"deleted file and its empty dir", map[string]string{"a.txt": base, "d/old.txt": "x\ny\n"}, []string{
-			"diff --git a/d/old.txt b/d/old.txt\ndeleted file mode 100644\nindex 1111111..0000000\n--- a/d/old.txt\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-x\n-y\n"},
-			map[string]string{"a.txt": base}},
-		{"offset match", map[string]string{"a.txt": "x1\nx2\nx3\n" + base}, []string{gitDiff("a.txt", hunkChange7)},
-			map[string]string{"a.txt": "x1\nx2\nx3\n" + strings.Replace(base, "l7\n", "L7\n", 1)}},
-		{"offset carries to the next hunk", map[string]string{"a.txt": "x1\n" + base}, []string{gitDiff("a.txt", hunkTwo)},
-			map[string]string{"a.txt": "x1\n" + strings.NewReplacer("l5\n", "L5\n", "l15\n", "L15\n").Replace(base)}},
-		{"nearest of two offset matches",
-			map[string]string{"m.txt": numbered(1, 6) + repeated + numbered(7, 14) + repeated + numbered(15, 20)},
-			[]string{gitDiff("m.txt", "@@ -10,5 +10,5 @@\n k1\n k2\n-X\n+Y\n k3\n k4\n")},
-			map[string]string{"m.txt": numbered(1, 6) + "k1\nk2\nY\nk3\nk4\n" + numbered(7, 14) + repeated + numbered(15, 20)}},
-		{"add newline at end of file", map[string]string{"a.txt": numbered(1, 4) + "l5"}, []string{
-			gitDiff("a.txt", "@@ -3,3 +3,3 @@\n l3\n l4\n-l5\n\\ No newline at end of file\n+l5\n")},
-			map[string]string{"a.txt": numbered(1, 5)}},
-		{"remove newline at end of file", map[string]string{"a.txt": numbered(1, 5)}, []string{
-			gitDiff("a.txt", "@@ -3,3 +3,3 @@\n l3\n l4\n-l5\n+l5\n\\ No newline at end of file\n")},
-			map[string]string{"a.txt": numbered(1, 4) + "l5"}},
-		{"change last line without newline", map[string]string{"a.txt": numbered(1, 4) + "l5"}, []string{
-			gitDiff("a.txt", "@@ -3,3 +3,4 @@\n l3\n+new\n l4\n l5\n\\ No newline at end of file\n")},
-			map[string]string{"a.txt": numbered(1, 3) + "new\nl4\nl5"}}, // as git apply does
-		{"file has the newline the patch says is missing", map[string]string{"a.txt": numbered(1, 5)}, []string{
-			gitDiff("a.txt", "@@ -3,3 +3,4 @@\n l3\n+new\n l4\n l5\n\\ No newline at end of file\n")},
-			map[string]string{"a.txt": numbered(1, 3) + "new\nl4\nl5"}}, // as git apply does
-		{"rename with mode change and edit", map[string]string{"tools/run.sh": "#!/bin/sh\nexec x\n"}, []string{
-			"diff --git a/tools/run.sh b/bin/run.sh\nold mode 100644\nnew mode 100755\nsimilarity index 80%\nrename from tools/run.sh\nrename to bin/run.sh\n" +
-				"--- a/tools/run.sh\n+++ b/bin/run.sh\n@@ -1,2 +1,3 @@\n #!/bin/sh\n+set -e\n exec x\n"},
-			map[string]string{"bin/run.sh*": "#!/bin/sh\nset -e\nexec x\n"}},
-		{"mode change only", map[string]string{"x.sh": "true\n"}, []string{
-			"diff --git a/x.sh b/x.sh\nold mode 100644\nnew mode 100755\n"},
-			map[string]string{"x.sh*": "true\n"}},
-		{"later patch sees earlier patch", map[string]string{"a.txt": base}, []string{
-			gitDiff("a.txt", hunkAppend), gitDiff("a.txt", "@@ -19,3 +19,3 @@\n l19\n l20\n-l21\n+L21\n")},
-			map[string]string{"a.txt": numbered(1, 20) + "L21\n"}},
-	}
+// applyCase is a tree, a series of diffs and the tree the series makes.
+type applyCase struct {
+	name  string
+	tree  map[string]string
+	diffs []string
+	want  map[string]string
+}
+
+// runApplyCases checks that Check leaves each tree alone and Apply turns it
+// into want.
+func runApplyCases(t *testing.T, tests []applyCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeTree(t, tt.tree)
@@ -112,6 +63,73 @@ func TestApply(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestApplyLines(t *testing.T) {
+	base := numbered(1, 20)
+	repeated := "k1\nk2\nX\nk3\nk4\n"
+	runApplyCases(t, []applyCase{
+		{"change a line", map[string]string{"a.txt": base}, []string{gitDiff("a.txt", hunkChange7)},
+			map[string]string{"a.txt": strings.Replace(base, "l7\n", "L7\n", 1)}},
+		{"add lines", map[string]string{"a.txt": base}, []string{gitDiff("a.txt", hunkAdd)},
+			map[string]string{"a.txt": numbered(1, 6) + "new1\nnew2\n" + numbered(7, 20)}},
+		{"delete lines", map[string]string{"a.txt": base}, []string{gitDiff("a.txt", hunkDelete)},
+			map[string]string{"a.txt": numbered(1, 6) + numbered(9, 20)}},
+		{"first line", map[string]string{"a.txt": base}, []string{gitDiff("a.txt", hunkFirst)},
+			map[string]string{"a.txt": "L1\n" + numbered(2, 20)}},
+		{"append at end", map[string]string{"a.txt": base}, []string{gitDiff("a.txt", hunkAppend)},
+			map[string]string{"a.txt": numbered(1, 21)}},
+		{"two hunks", map[string]string{"a.txt": base}, []string{gitDiff("a.txt", hunkTwo)},
+			map[string]string{"a.txt": strings.NewReplacer("l5\n", "L5\n", "l15\n", "L15\n").Replace(base)}},
+		{"offset match", map[string]string{"a.txt": "x1\nx2\nx3\n" + base}, []string{gitDiff("a.txt", hunkChange7)},
+			map[string]string{"a.txt": "x1\nx2\nx3\n" + strings.Replace(base, "l7\n", "L7\n", 1)}},
+		{"offset carries to the next hunk", map[string]string{"a.txt": "x1\n" + base}, []string{gitDiff("a.txt", hunkTwo)},
+			map[string]string{"a.txt": "x1\n" + strings.NewReplacer("l5\n", "L5\n", "l15\n", "L15\n").Replace(base)}},
+		{"nearest of two offset matches",
+			map[string]string{"m.txt": numbered(1, 6) + repeated + numbered(7, 14) + repeated + numbered(15, 20)},
+			[]string{gitDiff("m.txt", "@@ -10,5 +10,5 @@\n k1\n k2\n-X\n+Y\n k3\n k4\n")},
+			map[string]string{"m.txt": numbered(1, 6) + "k1\nk2\nY\nk3\nk4\n" + numbered(7, 14) + repeated + numbered(15, 20)}},
+		{"add newline at end of file", map[string]string{"a.txt": numbered(1, 4) + "l5"}, []string{
+			gitDiff("a.txt", "@@ -3,3 +3,3 @@\n l3\n l4\n-l5\n\\ No newline at end of file\n+l5\n")},
+			map[string]string{"a.txt": numbered(1, 5)}},
+		{"remove newline at end of file", map[string]string{"a.txt": numbered(1, 5)}, []string{
+			gitDiff("a.txt", "@@ -3,3 +3,3 @@\n l3\n l4\n-l5\n+l5\n\\ No newline at end of file\n")},
+			map[string]string{"a.txt": numbered(1, 4) + "l5"}},
+		{"change last line without newline", map[string]string{"a.txt": numbered(1, 4) + "l5"}, []string{
+			gitDiff("a.txt", "@@ -3,3 +3,3 @@\n l3\n l4\n-l5\n\\ No newline at end of file\n+L5\n\\ No newline at end of file\n")},
+			map[string]string{"a.txt": numbered(1, 4) + "L5"}},
+		{"context line without newline", map[string]string{"a.txt": numbered(1, 4) + "l5"}, []string{
+			gitDiff("a.txt", "@@ -3,3 +3,4 @@\n l3\n+new\n l4\n l5\n\\ No newline at end of file\n")},
+			map[string]string{"a.txt": numbered(1, 3) + "new\nl4\nl5"}},
+		{"file has the newline the patch says is missing", map[string]string{"a.txt": numbered(1, 5)}, []string{
+			gitDiff("a.txt", "@@ -3,3 +3,4 @@\n l3\n+new\n l4\n l5\n\\ No newline at end of file\n")},
+			map[string]string{"a.txt": numbered(1, 3) + "new\nl4\nl5"}}, // as git apply does
+		{"later patch sees earlier patch", map[string]string{"a.txt": base}, []string{
+			gitDiff("a.txt", hunkAppend), gitDiff("a.txt", "@@ -19,3 +19,3 @@\n l19\n l20\n-l21\n+L21\n")},
+			map[string]string{"a.txt": numbered(1, 20) + "L21\n"}},
+	})
+}
+
+func TestApplyFiles(t *testing.T) {
+	base := numbered(1, 20)
+	runApplyCases(t, []applyCase{
+		{"new file", map[string]string{"a.txt": base}, []string{
+			"diff --git a/d/new.txt b/d/new.txt\nnew file mode 100644\nindex 0000000..1111111\n--- /dev/null\n+++ b/d/new.txt\n@@ -0,0 +1,2 @@\n+hello\n+world\n"},
+			map[string]string{"a.txt": base, "d/new.txt": "hello\nworld\n"}},
+		{"new empty executable file", map[string]string{"a.txt": base}, []string{
+			"diff --git a/run.sh b/run.sh\nnew file mode 100755\nindex 0000000..e69de29\n"},
+			map[string]string{"a.txt": base, "run.sh*": ""}},
+		{"deleted file and its empty dir", map[string]string{"a.txt": base, "d/old.txt": "x\ny\n"}, []string{
+			"diff --git a/d/old.txt b/d/old.txt\ndeleted file mode 100644\nindex 1111111..0000000\n--- a/d/old.txt\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-x\n-y\n"},
+			map[string]string{"a.txt": base}},
+		{"rename with mode change and edit", map[string]string{"tools/run.sh": "#!/bin/sh\nexec x\n"}, []string{
+			"diff --git a/tools/run.sh b/bin/run.sh\nold mode 100644\nnew mode 100755\nsimilarity index 80%\nrename from tools/run.sh\nrename to bin/run.sh\n" +
+				"--- a/tools/run.sh\n+++ b/bin/run.sh\n@@ -1,2 +1,3 @@\n #!/bin/sh\n+set -e\n exec x\n"},
+			map[string]string{"bin/run.sh*": "#!/bin/sh\nset -e\nexec x\n"}},
+		{"mode change only", map[string]string{"x.sh": "true\n"}, []string{
+			"diff --git a/x.sh b/x.sh\nold mode 100644\nnew mode 100755\n"},
+			map[string]string{"x.sh*": "true\n"}},
+	})
 }
 
 func TestApplyErrors(t *testing.T) {
@@ -149,9 +167,13 @@ func TestApplyErrors(t *testing.T) {
 			ErrFileNotFound, ApplyError{File: "missing.txt"}, "apply [PATCH 1/1] change 1: missing.txt: file not found"},
 		{"new file exists", map[string]string{"a.txt": base}, newFile,
 			ErrFileExists, ApplyError{File: "a.txt"}, "apply [PATCH 1/1] change 1: a.txt: file already exists"},
-		{"deleted file keeps lines", map[string]string{"a.txt": base},
+		{"deleted file is longer", map[string]string{"a.txt": base},
 			"diff --git a/a.txt b/a.txt\ndeleted file mode 100644\n--- a/a.txt\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-l1\n-l2\n",
-			ErrContextMismatch, ApplyError{File: "a.txt"}, "... deleted file would keep 18 lines"},
+			ErrContextMismatch, ApplyError{File: "a.txt", Hunk: 1, HunkHeader: "@@ -1,2 +0,0 @@", Line: 1},
+			"... does not apply at line 1: hunk has no trailing context, so it must end the file, but the file has 18 more lines"},
+		{"deleted empty file is not empty", map[string]string{"a.txt": base},
+			"diff --git a/a.txt b/a.txt\ndeleted file mode 100644\nindex e69de29..0000000\n",
+			ErrContextMismatch, ApplyError{File: "a.txt"}, "apply [PATCH 1/1] change 1: a.txt: deleted file would keep 20 lines: the patch removes only part of it"},
 		{"binary", map[string]string{"a.bin": "x"},
 			"diff --git a/a.bin b/a.bin\nindex 1111111..2222222 100644\nGIT binary patch\nliteral 1\nIcmZpc00031\n\nliteral 1\nIcmZpc00031\n\n",
 			ErrUnsupported, ApplyError{File: "a.bin"}, "... binary patches are not supported"},

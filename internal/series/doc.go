@@ -23,7 +23,7 @@
 // Host needs: nothing, except git for FromGitRange.
 //
 // Tests: go test -short ./internal/series/ runs everything against the real
-// mboxes in /work/shared/series (skipped when absent), synthetic trees and
+// mboxes in patches/upstream, synthetic trees and
 // the fixtures in testdata/ (testdata/broken is a deliberately broken series
 // against the 6.12 kernel/kcov.c that the e2e suite reuses). Golden files
 // are rewritten with -update. Without -short a test also checks the broken

@@ -13,16 +13,15 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
-// sharedSeries holds the real kcov-dedup mboxes the tests parse.
-const sharedSeries = "/work/shared/series"
+// upstreamSeries holds the real kcov-dedup mboxes, as posted, shipped in the repo.
+const upstreamSeries = "../../patches/upstream"
 
-// realMbox returns the path of kcov-dedup-vN.mbox, skipping the test when
-// it is not on this machine.
+// realMbox returns the path of kcov-dedup-vN.mbox.
 func realMbox(t *testing.T, version int) string {
 	t.Helper()
-	p := filepath.Join(sharedSeries, fmt.Sprintf("kcov-dedup-v%d.mbox", version))
+	p := filepath.Join(upstreamSeries, fmt.Sprintf("kcov-dedup-v%d.mbox", version))
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real series not available: %v", err)
+		t.Fatalf("real series missing from the repo: %v", err)
 	}
 	return p
 }
@@ -189,8 +188,8 @@ func mkSeries(diffs ...string) *Series {
 			Subject: fmt.Sprintf("change %d", i+1),
 			Prefix:  fmt.Sprintf("PATCH %d/%d", i+1, len(diffs)),
 			Version: 1, Number: i + 1, Total: len(diffs),
-			Diff:    d,
-			Source:  fmt.Sprintf("test#%d", i+1),
+			Diff:   d,
+			Source: fmt.Sprintf("test#%d", i+1),
 		})
 	}
 	return s

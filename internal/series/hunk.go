@@ -147,11 +147,11 @@ func (h *hunk) mismatch(lines, pre []string, n, want, lo int) *ApplyError {
 	switch {
 	case at < lo:
 		e.Reason = "hunk overlaps the previous hunk"
-	case start:
-		e.Reason = fmt.Sprintf("hunk starts at line %d, so it must match at the start of the file", h.OldStart)
-	case end:
+	case end && at+len(pre) != len(lines):
 		e.Reason = fmt.Sprintf("hunk has no trailing context, so it must end the file, but the file has %d more lines",
 			len(lines)-at-len(pre))
+	case start && at != 0:
+		e.Reason = fmt.Sprintf("hunk starts at line %d, so it must match at the start of the file", h.OldStart)
 	default:
 		e.Reason = "context does not match"
 	}

@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -16,11 +17,19 @@ import (
 // maxMboxSize bounds what ParseMbox reads; a patch series is far smaller.
 const maxMboxSize = 256 << 20
 
-// splitMbox cuts an mbox into raw messages. A message starts at a line
-// beginning with "From " that opens the input or follows an empty line.
-// Lines of the form ">From ", ">>From ", ... lose one '>' (mboxrd), and CRLF
-// line ends become LF, as git mailsplit does. Input that does not start with
-// a "From " line is taken as one message (a single .patch or .eml file).
+// fromLineRE matches an mbox separator: "From SENDER DATE" with a time in
+// the date, as in "From 3f2a... Mon Sep 17 00:00:00 2001" (git
+// format-patch) or "From mboxrd@z Thu Jan  1 00:00:00 1970" (lore, b4).
+// Requiring the time, as git mailsplit does, keeps a commit message line
+// starting with "From " from splitting a message.
+var fromLineRE = regexp.MustCompile(`^From \S+ .*[0-9]:[0-9][0-9]`)
+
+// splitMbox cuts an mbox into raw messages at separator lines (which are
+// dropped). No blank line is needed before a separator, so concatenated
+// format-patch --no-signature files split too. Lines of the form ">From ",
+// ">>From ", ... lose one '>' (mboxrd), and CRLF line ends become LF, as git
+// mailsplit does. Input that does not start with a separator is taken as
+// one message (a single .patch or .eml file, or a bare diff).
 func splitMbox(r io.Reader) ([]string, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxMboxSize+1))
 	if err != nil {
@@ -30,32 +39,25 @@ func splitMbox(r io.Reader) ([]string, error) {
 		return nil, fmt.Errorf("input larger than %d bytes", maxMboxSize)
 	}
 	text := strings.ReplaceAll(string(data), "\r\n", "\n")
-	lines := strings.SplitAfter(text, "\n")
-	if !strings.HasPrefix(text, "From ") {
+	if !fromLineRE.MatchString(text) {
+		if strings.TrimSpace(text) == "" {
+			return nil, nil
+		}
 		return []string{text}, nil
 	}
 	var msgs []string
 	var cur *strings.Builder
-	prevEmpty := true
-	for _, l := range lines {
-		if l == "" {
-			continue
-		}
-		if prevEmpty && strings.HasPrefix(l, "From ") {
+	for _, l := range strings.SplitAfter(text, "\n") {
+		if fromLineRE.MatchString(l) {
 			if cur != nil {
 				msgs = append(msgs, cur.String())
 			}
 			cur = new(strings.Builder)
-			prevEmpty = false
 			continue
 		}
-		prevEmpty = l == "\n"
 		cur.WriteString(unescapeFrom(l))
 	}
-	if cur != nil {
-		msgs = append(msgs, cur.String())
-	}
-	return msgs, nil
+	return append(msgs, cur.String()), nil
 }
 
 // unescapeFrom undoes mboxrd quoting: ">From " -> "From ", ">>From " ->

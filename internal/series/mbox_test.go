@@ -266,3 +266,29 @@ func TestParseMboxSeriesErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestSplitMbox(t *testing.T) {
+	const sep = "From 8e447b0558da7e07d369ad3a81852fbe66e6fba5 Mon Sep 17 00:00:00 2001\n"
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"lore", "From mboxrd@z Thu Jan  1 00:00:00 1970\nA: 1\n\nx\n\nFrom mboxrd@z Thu Jan  1 00:00:00 1970\nA: 2\n",
+			[]string{"A: 1\n\nx\n\n", "A: 2\n"}},
+		{"concatenated without blank lines", sep + "A: 1\n\n }\n" + sep + "A: 2\n", []string{"A: 1\n\n }\n", "A: 2\n"}},
+		{"From in a body is not a separator", sep + "A: 1\n\nFrom the start.\n\nFrom here on, at 10 past 9.\n",
+			[]string{"A: 1\n\nFrom the start.\n\nFrom here on, at 10 past 9.\n"}},
+		{"mboxrd unquoting", sep + "A: 1\n\n>From x 10:00 2020\n>>From y\n>Fromage\n",
+			[]string{"A: 1\n\nFrom x 10:00 2020\n>From y\n>Fromage\n"}},
+		{"CRLF", strings.ReplaceAll(sep+"A: 1\n\nb\n", "\n", "\r\n"), []string{"A: 1\n\nb\n"}},
+		{"single message without separator", "From: a@b\nSubject: x\n\nbody\n", []string{"From: a@b\nSubject: x\n\nbody\n"}},
+		{"empty", "\n\n", nil},
+	}
+	for _, tt := range tests {
+		got, err := splitMbox(strings.NewReader(tt.in))
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: splitMbox = %q, %v; want %q", tt.name, got, err, tt.want)
+		}
+	}
+}

@@ -84,7 +84,9 @@ func newPatch(source string, m *message) (*Patch, error) {
 	start := diffStart(lines)
 	msgEnd := start
 	for i, l := range lines[:start] {
-		if strings.TrimRight(l, " \t\n") == "---" {
+		// "---" ends the commit message; "-- " starts the signature of
+		// a message without one (a cover letter).
+		if strings.TrimRight(l, " \t\n") == "---" || l == "-- \n" {
 			msgEnd = i
 			break
 		}

@@ -7,6 +7,7 @@ package testutil
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -49,4 +50,45 @@ func NeedFile(t testing.TB, path string) {
 		}
 		t.Skipf("%s: %v", path, err)
 	}
+}
+
+// KernelTree returns an unpacked 6.12 source tree for tests that read real
+// kernel files: one the lab already unpacked into its cache, or else the
+// Debian tarball unpacked once under the temp dir. It skips under -short.
+func KernelTree(t testing.TB) string {
+	t.Helper()
+	NeedE2E(t)
+	if dirs, _ := filepath.Glob(filepath.Join(cacheDir(), "src", "*", "*", "kernel", "kcov.c")); len(dirs) > 0 {
+		return filepath.Dir(filepath.Dir(dirs[0]))
+	}
+	const tarball = "/usr/src/linux-source-6.12.tar.xz"
+	NeedFile(t, tarball)
+	dest := filepath.Join(os.TempDir(), "kcovlab-test-tree")
+	tree := filepath.Join(dest, "linux-source-6.12")
+	if _, err := os.Stat(filepath.Join(tree, "kernel", "kcov.c")); err == nil {
+		return tree
+	}
+	tmp, err := os.MkdirTemp(os.TempDir(), ".kcovlab-test-tree-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("tar", "-xf", tarball, "-C", tmp).CombinedOutput(); err != nil {
+		os.RemoveAll(tmp)
+		t.Fatalf("unpack %s: %v: %s", tarball, err, out)
+	}
+	if err := os.Rename(tmp, dest); err != nil {
+		os.RemoveAll(tmp) // another test binary won the race
+	}
+	return tree
+}
+
+// cacheDir mirrors lab.DefaultCacheDir without importing lab.
+func cacheDir() string {
+	if d := os.Getenv("KCOVLAB_CACHE"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "kcovlab")
+	}
+	return filepath.Join(os.TempDir(), "kcovlab-cache")
 }
