@@ -44,7 +44,11 @@ func (s Spec) Key() string {
 // treeKey names the reusable build tree: one per source and compiler, so a
 // kernel that differs only in config rebuilds incrementally.
 func (s Spec) treeKey() string {
-	h := sha256.Sum256([]byte(s.Source.ID + "\n" + s.Toolchain.Version))
+	tree := s.Source.TreeID
+	if tree == "" {
+		tree = s.Source.ID
+	}
+	h := sha256.Sum256([]byte(tree + "\n" + s.Toolchain.Version))
 	return hex.EncodeToString(h[:8])
 }
 

@@ -28,6 +28,9 @@ type Source struct {
 	ID string
 	// Origin is what the user gave: a tarball path or a directory.
 	Origin string
+	// TreeID names the build tree: kernels with the same TreeID share one
+	// output directory and rebuild incrementally. Empty means ID.
+	TreeID string
 }
 
 // CheckTree fails unless dir looks like a kernel source tree.

@@ -1,0 +1,157 @@
+package kbuild
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kcovlab/kcovlab/internal/series"
+)
+
+// Worktree is a git repository made from a base source: commit "base" is the
+// source as it came, and each series becomes a branch with one commit per
+// patch. Every kernel of that base is built from this one directory, checked
+// out at its branch, into one output tree, so git touches only the files a
+// switch changes and make rebuilds only what depends on them. The branches
+// also make the series bisectable.
+type Worktree struct {
+	Dir  string
+	base *Source
+	log  *slog.Logger
+}
+
+const baseTag = "kcovlab-base"
+
+// committer identity and date are fixed so the same series always gives the
+// same commits.
+var gitEnv = []string{
+	"GIT_COMMITTER_NAME=kcovlab", "GIT_COMMITTER_EMAIL=kcovlab@localhost",
+	"GIT_COMMITTER_DATE=2000-01-01T00:00:00Z", "GIT_CONFIG_NOSYSTEM=1", "HOME=/nonexistent",
+}
+
+// OpenWorktree returns the worktree of base under cacheDir/trees, making it
+// (a copy of base committed as "base") the first time.
+func OpenWorktree(ctx context.Context, base *Source, cacheDir string, log *slog.Logger) (*Worktree, error) {
+	h := sha256.Sum256([]byte(base.ID))
+	dir := filepath.Join(cacheDir, "trees", hex.EncodeToString(h[:8]))
+	w := &Worktree{Dir: dir, base: base, log: log}
+	if _, err := w.git(ctx, "rev-parse", "--verify", "-q", baseTag); err == nil {
+		return w, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".tree-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	log.Info("source: making git worktree (once per base source)", "dir", dir)
+	if out, err := command(ctx, []string{"cp", "-a", base.Dir + "/.", tmp}).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("copy %s: %w: %s", base.Dir, err, out)
+	}
+	t := &Worktree{Dir: tmp, base: base, log: log}
+	steps := [][]string{
+		{"init", "-q"},
+		{"add", "-A"},
+		{"-c", "user.name=kcovlab", "-c", "user.email=kcovlab@localhost", "commit", "-q", "--no-verify", "-m", "base: " + base.ID},
+		{"tag", baseTag},
+	}
+	for _, s := range steps {
+		if _, err := t.git(ctx, s...); err != nil {
+			return nil, err
+		}
+	}
+	os.RemoveAll(dir)
+	if err := os.Rename(tmp, dir); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Worktree) git(ctx context.Context, args ...string) (string, error) {
+	argv := append([]string{"git", "-C", w.Dir}, args...)
+	cmd := command(ctx, argv)
+	cmd.Env = append(os.Environ(), gitEnv...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s: %w: %s", quoteArgv(argv), err, strings.TrimSpace(errb.String()))
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// Checkout puts the tree at base plus s (nil: the base itself) and returns
+// the commit. The first time a series is seen it is checked as a whole, so a
+// patch that does not apply fails here, naming patch, file and hunk, before
+// anything is built; then it is committed patch by patch on its own branch.
+func (w *Worktree) Checkout(ctx context.Context, s *series.Series) (string, error) {
+	ref := baseTag
+	if s != nil {
+		ref = "kcovlab/" + s.ID()
+		if _, err := w.git(ctx, "rev-parse", "--verify", "-q", ref); err != nil {
+			if err := w.commitSeries(ctx, s, ref); err != nil {
+				return "", err
+			}
+		}
+	}
+	if _, err := w.git(ctx, "checkout", "-q", "-f", ref); err != nil {
+		return "", err
+	}
+	if _, err := w.git(ctx, "clean", "-q", "-fdx"); err != nil {
+		return "", err
+	}
+	return w.git(ctx, "rev-parse", "HEAD")
+}
+
+func (w *Worktree) commitSeries(ctx context.Context, s *series.Series, ref string) error {
+	if _, err := w.git(ctx, "checkout", "-q", "-f", baseTag); err != nil {
+		return err
+	}
+	if _, err := w.git(ctx, "clean", "-q", "-fdx"); err != nil {
+		return err
+	}
+	if err := s.Check(w.Dir); err != nil {
+		return err
+	}
+	if _, err := w.git(ctx, "checkout", "-q", "-b", ref); err != nil {
+		return err
+	}
+	for _, p := range s.Patches {
+		one := &series.Series{Name: s.Name, Version: s.Version, Patches: []series.Patch{p}}
+		if err := one.Apply(w.Dir); err != nil {
+			return err
+		}
+		msg := p.Subject + "\n\n" + p.Message
+		args := []string{"-c", "user.name=kcovlab", "-c", "user.email=kcovlab@localhost", "commit", "-q", "--no-verify", "--allow-empty", "-m", msg}
+		if p.From != "" {
+			args = append(args, "--author", p.From)
+		}
+		if p.Date != "" {
+			args = append(args, "--date", p.Date)
+		}
+		if _, err := w.git(ctx, "add", "-A"); err != nil {
+			return err
+		}
+		if _, err := w.git(ctx, args...); err != nil {
+			return err
+		}
+	}
+	w.log.Info("source: series committed", "series", s.Name, "patches", len(s.Patches), "branch", ref)
+	return nil
+}
+
+// Source returns the worktree as a build source for the given series.
+func (w *Worktree) Source(s *series.Series) *Source {
+	src := &Source{Dir: w.Dir, ID: w.base.ID, Origin: w.base.Origin, TreeID: w.base.ID}
+	if s != nil {
+		src.ID += "+series:" + s.ID()
+	}
+	return src
+}

@@ -1,0 +1,114 @@
+package kbuild
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kcovlab/kcovlab/internal/series"
+)
+
+const onePatch = `From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001
+From: Ada Kernel <ada@example.org>
+Date: Mon, 16 Jun 2025 10:00:00 +0200
+Subject: [PATCH v1 1/1] kcov: say hello
+
+A one-line change.
+---
+ kernel/kcov.c | 1 +
+ 1 file changed, 1 insertion(+)
+
+diff --git a/kernel/kcov.c b/kernel/kcov.c
+--- a/kernel/kcov.c
++++ b/kernel/kcov.c
+@@ -1,2 +1,3 @@
+ line one
++hello
+ line two
+-- 
+2.50.0
+`
+
+func parseOne(t *testing.T, text string) *series.Series {
+	t.Helper()
+	s, err := series.ParseMbox("test", strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestWorktreeCheckout(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	src := fakeTree(t)
+	os.WriteFile(filepath.Join(src, "kernel/kcov.c"), []byte("line one\nline two\n"), 0o644)
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	cache := t.TempDir()
+	w, err := OpenWorktree(ctx, &Source{Dir: src, ID: "tree:fake"}, cache, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := parseOne(t, onePatch)
+	patched, err := w.Checkout(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kcov := filepath.Join(w.Dir, "kernel/kcov.c")
+	if b, _ := os.ReadFile(kcov); string(b) != "line one\nhello\nline two\n" {
+		t.Fatalf("patched kcov.c = %q", b)
+	}
+	author, err := w.git(ctx, "log", "-1", "--format=%an <%ae>|%s")
+	if err != nil || author != "Ada Kernel <ada@example.org>|kcov: say hello" {
+		t.Errorf("commit = %q, %v; want the patch's author and subject", author, err)
+	}
+	if _, err := w.Checkout(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(kcov); string(b) != "line one\nline two\n" {
+		t.Fatalf("base kcov.c = %q", b)
+	}
+	// A second worktree handle and a second checkout reuse what is there.
+	w2, err := OpenWorktree(ctx, &Source{Dir: src, ID: "tree:fake"}, cache, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := w2.Checkout(ctx, s)
+	if err != nil || again != patched {
+		t.Errorf("second checkout = %s, %v; want the same commit %s", again, err, patched)
+	}
+	if got := w.Source(s).ID; got != "tree:fake+series:"+s.ID() || w.Source(s).TreeID != "tree:fake" {
+		t.Errorf("Source(s) = %+v", w.Source(s))
+	}
+}
+
+func TestWorktreeBrokenSeriesFailsBeforeCommitting(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	src := fakeTree(t)
+	os.WriteFile(filepath.Join(src, "kernel/kcov.c"), []byte("line one\nline 2\n"), 0o644)
+	ctx := context.Background()
+	w, err := OpenWorktree(ctx, &Source{Dir: src, ID: "tree:broken"}, t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.Checkout(ctx, parseOne(t, onePatch))
+	var ae *series.ApplyError
+	if !errors.As(err, &ae) || ae.File != "kernel/kcov.c" || ae.Hunk != 1 {
+		t.Fatalf("got %v, want an ApplyError for kernel/kcov.c hunk 1", err)
+	}
+	if !strings.Contains(err.Error(), "kcov: say hello") {
+		t.Errorf("error does not name the patch: %v", err)
+	}
+	if branches, _ := w.git(ctx, "branch", "--list", "kcovlab/*"); branches != "" {
+		t.Errorf("a failed series left a branch: %q", branches)
+	}
+}
