@@ -32,6 +32,13 @@ type Options struct {
 	ModuleDir string
 	// KernelSrc is a local kernel tree; empty means Tarball.
 	KernelSrc string
+	// Kernel is a named kernel (see Kernels) [vanilla, or Series].
+	Kernel string
+	// Series, when set, replaces the named kernel's series: a name under
+	// patches/, an mbox, a directory of .patch files or REPO:RANGE.
+	Series string
+	// Exclude leaves these patch numbers out of the series.
+	Exclude []int
 	// Tarball is a kernel source tarball [Debian's linux-source-6.12].
 	Tarball string
 	// ConfigDir holds the fragments [ModuleDir/kernel-configs].
@@ -136,6 +143,40 @@ func (o *Options) defaults() error {
 		o.ScenarioTimeout = 5 * time.Minute
 	}
 	return nil
+}
+
+// kernelDef resolves Kernel, Series and Exclude into one definition.
+// --series v2 means the named kernel v2; any other --series is a custom
+// series (mbox, directory or REPO:RANGE) built with CONFIG_KCOV_UNIQUE=y.
+func (o *Options) kernelDef() (KernelDef, error) {
+	name := o.Kernel
+	if o.Series != "" && name == "" {
+		name = o.Series
+	}
+	if name == "" {
+		name = "vanilla"
+	}
+	def, err := LookupKernel(name)
+	if err != nil && o.Series != "" && o.Kernel == "" {
+		def, err = KernelDef{
+			Name:   "series:" + filepath.Base(o.Series),
+			Series: o.Series, Fragments: frags("kcov-unique.config"),
+		}, nil
+	}
+	if err != nil {
+		return def, err
+	}
+	if o.Series != "" && o.Kernel != "" {
+		return def, fmt.Errorf("--kernel %s and --series %s: give one of them", o.Kernel, o.Series)
+	}
+	if len(o.Exclude) > 0 {
+		if def.Series == "" {
+			return def, fmt.Errorf("--exclude needs a kernel with a series (%s has none)", def.Name)
+		}
+		def.Exclude = append([]int(nil), o.Exclude...)
+		def.Name += fmt.Sprintf("-without%v", o.Exclude)
+	}
+	return def, nil
 }
 
 // DefaultCacheDir is $KCOVLAB_CACHE, else the user cache dir's kcovlab.

@@ -124,3 +124,56 @@ func TestRunRejectsUnknownScenario(t *testing.T) {
 		t.Fatalf("got %v, want UnknownError for nope", err)
 	}
 }
+
+func TestKernelDef(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    Options
+		want    string
+		series  string
+		frags   int
+		exclude []int
+		errHas  string
+	}{
+		{name: "default", opts: Options{}, want: "vanilla", frags: 2},
+		{name: "named", opts: Options{Kernel: "v4"}, want: "v4", series: "v4", frags: 3},
+		{name: "series shorthand", opts: Options{Series: "v2"}, want: "v2", series: "v2", frags: 3},
+		{name: "custom mbox", opts: Options{Series: "/tmp/x.mbox"}, want: "series:x.mbox", series: "/tmp/x.mbox", frags: 3},
+		{name: "exclude", opts: Options{Series: "v2", Exclude: []int{1}}, want: "v2-without[1]", series: "v2", frags: 3, exclude: []int{1}},
+		{name: "unknown", opts: Options{Kernel: "v9"}, errHas: "unknown kernel"},
+		{name: "both", opts: Options{Kernel: "v2", Series: "v4"}, errHas: "give one"},
+		{name: "exclude without series", opts: Options{Exclude: []int{1}}, errHas: "needs a kernel with a series"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			def, err := tt.opts.kernelDef()
+			if tt.errHas != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errHas) {
+					t.Fatalf("err = %v, want %q", err, tt.errHas)
+				}
+				return
+			}
+			if err != nil || def.Name != tt.want || def.Series != tt.series || len(def.Fragments) != tt.frags || fmt.Sprint(def.Exclude) != fmt.Sprint(tt.exclude) {
+				t.Errorf("got %+v, %v", def, err)
+			}
+		})
+	}
+}
+
+func TestNamedKernelsAreComplete(t *testing.T) {
+	for name, k := range Kernels {
+		if k.Name != name || k.Description == "" || len(k.Fragments) < 2 {
+			t.Errorf("%s: incomplete definition %+v", name, k)
+		}
+		for _, f := range k.Fragments {
+			if _, err := os.Stat(filepath.Join("..", "kernel-configs", f)); err != nil {
+				t.Errorf("%s: fragment %s: %v", name, f, err)
+			}
+		}
+		if k.Series != "" {
+			if _, err := os.Stat(filepath.Join("..", "patches", k.Series)); err != nil {
+				t.Errorf("%s: series %s not shipped: %v", name, k.Series, err)
+			}
+		}
+	}
+}

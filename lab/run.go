@@ -27,6 +27,7 @@ type run struct {
 	scenarios []scenarios.Scenario
 	dir       string
 	res       *results.Result
+	def       KernelDef
 	kernel    *kbuild.Kernel
 	image     *images.Image
 	accel     vm.Accel
@@ -78,31 +79,71 @@ func (r *run) timed(stage string, fn func() error) error {
 }
 
 func (r *run) buildKernel(ctx context.Context) error {
-	src, err := r.source(ctx)
+	def, err := r.opts.kernelDef()
 	if err != nil {
 		return err
 	}
-	frags, err := kconfig.LoadFragments(r.opts.ConfigDir, r.opts.Fragments...)
+	r.def = def
+	spec, err := r.kernelSpec(ctx, def)
 	if err != nil {
 		return err
 	}
-	tc, err := kbuild.FindClang(ctx, 0)
-	if err != nil {
-		return &InfraError{Stage: "toolchain", Err: err}
-	}
-	spec := kbuild.Spec{Source: src, Fragments: frags, Toolchain: tc}
-	k, err := kbuild.Build(ctx, spec, kbuild.Options{CacheDir: r.opts.CacheDir, Jobs: r.opts.Jobs, Log: r.log})
+	bopts := kbuild.Options{CacheDir: r.opts.CacheDir, Jobs: r.opts.Jobs, Log: r.log}
+	k, err := kbuild.Build(ctx, spec, bopts)
 	if err != nil {
 		return err
 	}
 	r.kernel = k
 	r.res.Kernel = results.Kernel{
+		Name: def.Name, Series: def.Series, Excluded: def.Exclude,
 		Key: k.Meta.Key, Source: k.Meta.Source, SourceID: k.Meta.SourceID,
 		ConfigHash: k.Meta.ConfigHash, Fragments: k.Meta.Fragments,
 		Compiler: k.Meta.Compiler, Cached: k.Cached, BuildSeconds: k.Meta.BuildSecs,
 	}
 	return nil
 }
+
+// kernelSpec resolves the kernel's inputs. A series is applied in the base
+// source's git worktree, under the build lock, only when a build is needed.
+func (r *run) kernelSpec(ctx context.Context, def KernelDef) (kbuild.Spec, error) {
+	base, err := r.source(ctx)
+	if err != nil {
+		return kbuild.Spec{}, err
+	}
+	s, err := def.loadSeries(ctx, r.opts.ModuleDir)
+	if err != nil {
+		return kbuild.Spec{}, err
+	}
+	frags, err := kconfig.LoadFragments(r.opts.ConfigDir, def.Fragments...)
+	if err != nil {
+		return kbuild.Spec{}, err
+	}
+	tc, err := kbuild.FindClang(ctx, def.MinClang)
+	if err != nil {
+		return kbuild.Spec{}, &InfraError{Stage: "toolchain", Err: fmt.Errorf("kernel %s: %w", def.Name, err)}
+	}
+	spec := kbuild.Spec{Source: base, Fragments: frags, Toolchain: tc}
+	if s != nil {
+		spec.Selftest = kselftestSource
+	}
+	if r.opts.KernelSrc != "" && s == nil {
+		return spec, nil
+	}
+	wt := kbuild.WorktreeFor(base, r.opts.CacheDir, r.log)
+	spec.Source = wt.Source(s)
+	spec.Prepare = func(ctx context.Context) error {
+		w, err := kbuild.OpenWorktree(ctx, base, r.opts.CacheDir, r.log)
+		if err != nil {
+			return err
+		}
+		_, err = w.Checkout(ctx, s)
+		return err
+	}
+	return spec, nil
+}
+
+// kselftestSource is the selftest the series adds.
+const kselftestSource = "tools/testing/selftests/kcov/kcov_test.c"
 
 func (r *run) source(ctx context.Context) (*kbuild.Source, error) {
 	if r.opts.KernelSrc != "" {

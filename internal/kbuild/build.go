@@ -30,6 +30,13 @@ type Spec struct {
 	Fragments []*kconfig.Fragment
 	Toolchain Toolchain
 	Targets   []string // default: bzImage
+	// Selftest is a selftest C file in the source (e.g. the series'
+	// tools/testing/selftests/kcov/kcov_test.c) to build as a static binary
+	// beside the kernel when the source has it.
+	Selftest string
+	// Prepare runs under the build lock before the kernel is configured,
+	// e.g. to check out the series in the source tree. Not part of the key.
+	Prepare func(ctx context.Context) error
 }
 
 // Key is the cache key: a hash of the source identity, the fragments, the
@@ -38,6 +45,9 @@ func (s Spec) Key() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\nsource %s\ncc %s\nfragments %s\ntargets %s\n",
 		recipe, s.Source.ID, s.Toolchain.Version, kconfig.Hash(s.Fragments), strings.Join(s.targets(), " "))
+	if s.Selftest != "" {
+		fmt.Fprintf(h, "selftest %s\n", s.Selftest)
+	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
@@ -75,8 +85,10 @@ type Kernel struct {
 	Vmlinux string
 	Config  string
 	Log     string
-	Meta    Meta
-	Cached  bool
+	// Selftest is the static selftest binary, "" when the source has none.
+	Selftest string
+	Meta     Meta
+	Cached   bool
 }
 
 // Meta is saved beside each kernel as meta.json.
@@ -162,6 +174,9 @@ func loadKernel(dir string) (*Kernel, error) {
 		Vmlinux: filepath.Join(dir, "vmlinux"),
 		Config:  filepath.Join(dir, "config"),
 		Log:     filepath.Join(dir, "build.log"),
+	}
+	if _, err := os.Stat(filepath.Join(dir, selftestName)); err == nil {
+		k.Selftest = filepath.Join(dir, selftestName)
 	}
 	if err := json.Unmarshal(raw, &k.Meta); err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)

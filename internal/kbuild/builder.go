@@ -74,12 +74,20 @@ func (b *builder) keepFailed(key string) string {
 
 func (b *builder) steps(ctx context.Context) (*Kernel, error) {
 	start := time.Now()
+	if b.spec.Prepare != nil {
+		if err := b.spec.Prepare(ctx); err != nil {
+			return nil, err
+		}
+	}
 	b.log.Info("kernel: configuring", "tree", b.tree, "compiler", b.spec.Toolchain.CC)
 	if err := b.configure(ctx); err != nil {
 		return nil, err
 	}
 	b.log.Info("kernel: building", "targets", b.spec.targets(), "log", b.logPath)
 	if err := b.make(ctx, "make", b.spec.targets(), true); err != nil {
+		return nil, err
+	}
+	if err := b.selftest(ctx); err != nil {
 		return nil, err
 	}
 	b.meta.BuildSecs = time.Since(start).Seconds()

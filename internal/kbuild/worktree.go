@@ -38,9 +38,8 @@ var gitEnv = []string{
 // OpenWorktree returns the worktree of base under cacheDir/trees, making it
 // (a copy of base committed as "base") the first time.
 func OpenWorktree(ctx context.Context, base *Source, cacheDir string, log *slog.Logger) (*Worktree, error) {
-	h := sha256.Sum256([]byte(base.ID))
-	dir := filepath.Join(cacheDir, "trees", hex.EncodeToString(h[:8]))
-	w := &Worktree{Dir: dir, base: base, log: log}
+	w := WorktreeFor(base, cacheDir, log)
+	dir := w.Dir
 	if _, err := w.git(ctx, "rev-parse", "--verify", "-q", baseTag); err == nil {
 		return w, nil
 	}
@@ -73,6 +72,12 @@ func OpenWorktree(ctx context.Context, base *Source, cacheDir string, log *slog.
 		return nil, err
 	}
 	return w, nil
+}
+
+// WorktreeFor names base's worktree without making it.
+func WorktreeFor(base *Source, cacheDir string, log *slog.Logger) *Worktree {
+	h := sha256.Sum256([]byte(base.ID))
+	return &Worktree{Dir: filepath.Join(cacheDir, "trees", hex.EncodeToString(h[:8])), base: base, log: log}
 }
 
 func (w *Worktree) git(ctx context.Context, args ...string) (string, error) {

@@ -48,6 +48,9 @@ type Result struct {
 
 // Kernel names the kernel that ran.
 type Kernel struct {
+	Name         string   `json:"name"`
+	Series       string   `json:"series,omitempty"`
+	Excluded     []int    `json:"excluded_patches,omitempty"`
 	Key          string   `json:"key"`
 	Source       string   `json:"source"`
 	SourceID     string   `json:"source_id"`

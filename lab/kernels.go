@@ -1,0 +1,112 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/kcovlab/kcovlab/internal/series"
+)
+
+// KernelDef names a kernel: a series on the base source (with some of its
+// patches left out) and the config fragments. The cache key covers all of it.
+type KernelDef struct {
+	Name        string
+	Description string
+	// Series is a series name under patches/ ("v2"), an mbox file, a
+	// directory of .patch files, or REPO:RANGE. Empty: the base source.
+	Series string
+	// Exclude lists patch numbers left out of the series.
+	Exclude   []int
+	Fragments []string
+	// MinClang is the oldest clang major version that builds it.
+	MinClang int
+}
+
+var baseFragments = []string{"guest.config", "kcov.config"}
+
+func frags(extra ...string) []string { return append(append([]string(nil), baseFragments...), extra...) }
+
+// Kernels are the named kernels the lab knows.
+var Kernels = map[string]KernelDef{
+	"vanilla": {Name: "vanilla", Description: "6.12 as Debian ships it, KCOV on", Fragments: frags()},
+	"v2": {Name: "v2", Description: "6.12 + dedup series v2, CONFIG_KCOV_UNIQUE=y",
+		Series: "v2", Fragments: frags("kcov-unique.config")},
+	"v2-no01": {Name: "v2-no01", Description: "v2 without patch 01 (tsc.c instrumented again)",
+		Series: "v2", Exclude: []int{1}, Fragments: frags("kcov-unique.config")},
+	"v2-nounique": {Name: "v2-nounique", Description: "6.12 + series v2, CONFIG_KCOV_UNIQUE=n",
+		Series: "v2", Fragments: frags("kcov-unique-off.config")},
+	"v4": {Name: "v4", Description: "6.12 + dedup series v4, CONFIG_KCOV_UNIQUE=y (clang >= 21)",
+		Series: "v4", Fragments: frags("kcov-unique.config"), MinClang: 21},
+	"v4-no01": {Name: "v4-no01", Description: "v4 without patch 01 (tsc.c instrumented again)",
+		Series: "v4", Exclude: []int{1}, Fragments: frags("kcov-unique.config"), MinClang: 21},
+}
+
+// KernelNames returns the named kernels in order.
+func KernelNames() []string {
+	var n []string
+	for k := range Kernels {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// UnknownKernelError names a kernel the lab does not know.
+type UnknownKernelError struct{ Name string }
+
+func (e *UnknownKernelError) Error() string {
+	return fmt.Sprintf("unknown kernel %q (known: %s)", e.Name, strings.Join(KernelNames(), ", "))
+}
+
+// LookupKernel returns the named kernel.
+func LookupKernel(name string) (KernelDef, error) {
+	k, ok := Kernels[name]
+	if !ok {
+		return KernelDef{}, &UnknownKernelError{Name: name}
+	}
+	return k, nil
+}
+
+// String is the kernel's identity as a person reads it.
+func (k KernelDef) String() string {
+	s := k.Name + ": base"
+	if k.Series != "" {
+		s += " + series " + k.Series
+	}
+	if len(k.Exclude) > 0 {
+		var ex []string
+		for _, n := range k.Exclude {
+			ex = append(ex, strconv.Itoa(n))
+		}
+		s += " without " + strings.Join(ex, ",")
+	}
+	return s + " + " + strings.Join(k.Fragments, " ")
+}
+
+// loadSeries reads the kernel's series (nil for none) from the patches dir.
+func (k KernelDef) loadSeries(ctx context.Context, moduleDir string) (*series.Series, error) {
+	if k.Series == "" {
+		return nil, nil
+	}
+	spec := k.Series
+	if dir := filepath.Join(moduleDir, "patches", spec); !strings.ContainsAny(spec, "/:") {
+		if _, err := os.Stat(dir); err == nil {
+			spec = dir
+		}
+	}
+	s, err := series.Load(ctx, spec)
+	if err != nil {
+		return nil, fmt.Errorf("kernel %s: %w", k.Name, err)
+	}
+	if len(k.Exclude) > 0 {
+		if s, err = s.Without(k.Exclude...); err != nil {
+			return nil, fmt.Errorf("kernel %s: %w", k.Name, err)
+		}
+	}
+	return s, nil
+}
