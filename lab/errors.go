@@ -66,6 +66,11 @@ type InfraError struct {
 func (e *InfraError) Error() string { return fmt.Sprintf("lab %s: %v", e.Stage, e.Err) }
 func (e *InfraError) Unwrap() error { return e.Err }
 
+// UsageError is a bad combination of options; the command line is at fault.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
 // ErrScenarioFailed is returned by Run when every step worked but at least
 // one scenario's verdict was not pass.
 var ErrScenarioFailed = errors.New("a scenario failed")

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/series"
 )
 
@@ -29,7 +30,9 @@ type KernelDef struct {
 
 var baseFragments = []string{"guest.config", "kcov.config"}
 
-func frags(extra ...string) []string { return append(append([]string(nil), baseFragments...), extra...) }
+func frags(extra ...string) []string {
+	return append(append([]string(nil), baseFragments...), extra...)
+}
 
 // Kernels are the named kernels the lab knows.
 var Kernels = map[string]KernelDef{
@@ -110,3 +113,6 @@ func (k KernelDef) loadSeries(ctx context.Context, moduleDir string) (*series.Se
 	}
 	return s, nil
 }
+
+// BuiltKernels lists the kernels finished in the cache.
+func BuiltKernels(cacheDir string) ([]kbuild.Meta, error) { return kbuild.List(cacheDir) }

@@ -167,11 +167,11 @@ func (o *Options) kernelDef() (KernelDef, error) {
 		return def, err
 	}
 	if o.Series != "" && o.Kernel != "" {
-		return def, fmt.Errorf("--kernel %s and --series %s: give one of them", o.Kernel, o.Series)
+		return def, &UsageError{fmt.Sprintf("--kernel %s and --series %s: give one of them", o.Kernel, o.Series)}
 	}
 	if len(o.Exclude) > 0 {
 		if def.Series == "" {
-			return def, fmt.Errorf("--exclude needs a kernel with a series (%s has none)", def.Name)
+			return def, &UsageError{fmt.Sprintf("--exclude needs a kernel with a series (%s has none)", def.Name)}
 		}
 		def.Exclude = append([]int(nil), o.Exclude...)
 		def.Name += fmt.Sprintf("-without%v", o.Exclude)

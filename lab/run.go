@@ -122,7 +122,7 @@ func (r *run) kernelSpec(ctx context.Context, def KernelDef) (kbuild.Spec, error
 	if err != nil {
 		return kbuild.Spec{}, &InfraError{Stage: "toolchain", Err: fmt.Errorf("kernel %s: %w", def.Name, err)}
 	}
-	spec := kbuild.Spec{Source: base, Fragments: frags, Toolchain: tc}
+	spec := kbuild.Spec{Name: def.Name, Source: base, Fragments: frags, Toolchain: tc}
 	if s != nil {
 		spec.Selftest = kselftestSource
 	}

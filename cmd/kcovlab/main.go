@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -35,6 +36,7 @@ const usage = `kcovlab: KCOV end to end in QEMU
 usage:
   kcovlab run [flags]     build the kernel and image (cached), boot, run scenarios
   kcovlab scenarios       list the scenarios
+  kcovlab kernels         list the named kernels (and which are built)
   kcovlab help            this text
 
 exit codes: 0 all scenarios passed, 1 a scenario failed, 2 usage error,
@@ -58,6 +60,8 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%-12s %s\n", n, scenarios.All[n].Summary)
 		}
 		return exitPass
+	case "kernels":
+		return cmdKernels(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitPass
@@ -72,6 +76,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	var o lab.Options
 	var scen string
 	fs.StringVar(&o.KernelSrc, "kernel-src", "", "local kernel source tree (default: unpack --tarball)")
+	fs.StringVar(&o.Kernel, "kernel", "", "named kernel to build and boot (see `kcovlab kernels`; default vanilla)")
+	fs.StringVar(&o.Series, "series", "", "series to apply: v2, v4 (shipped in patches/), an mbox, a dir of .patch files or REPO:RANGE")
+	exclude := fs.String("exclude", "", "comma-separated patch numbers to leave out of the series, e.g. 1")
 	fs.StringVar(&o.Tarball, "tarball", kbuild.DefaultTarball, "kernel source tarball")
 	fs.StringVar(&o.ModuleDir, "src", "", "kcovlab source dir, for the guest image (default: found from the working dir)")
 	fs.StringVar(&o.CacheDir, "cache", lab.DefaultCacheDir(), "cache for sources, kernels and images")
@@ -93,6 +100,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	o.Scenarios = strings.Split(scen, ",")
+	if *exclude != "" {
+		for _, f := range strings.Split(*exclude, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				fmt.Fprintf(stderr, "kcovlab run: --exclude %q: want patch numbers like 1,3\n", *exclude)
+				return exitUsage
+			}
+			o.Exclude = append(o.Exclude, n)
+		}
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -114,10 +131,39 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "kcovlab: %v\n", err)
 	var unknown *scenarios.UnknownError
-	if errors.As(err, &unknown) {
+	var unknownKernel *lab.UnknownKernelError
+	var usageErr *lab.UsageError
+	if errors.As(err, &unknown) || errors.As(err, &unknownKernel) || errors.As(err, &usageErr) {
 		return exitUsage
 	}
 	return exitInfra
+}
+
+func cmdKernels(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kernels", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cache := fs.String("cache", lab.DefaultCacheDir(), "cache for sources, kernels and images")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	for _, name := range lab.KernelNames() {
+		k := lab.Kernels[name]
+		fmt.Fprintf(stdout, "%-12s %s\n", name, k.Description)
+		fmt.Fprintf(stdout, "%-12s   %s\n", "", k)
+	}
+	fmt.Fprintf(stdout, "\nbuilt kernels in %s:\n", *cache)
+	built, err := lab.BuiltKernels(*cache)
+	if err != nil {
+		fmt.Fprintf(stderr, "kcovlab kernels: %v\n", err)
+		return exitInfra
+	}
+	for _, b := range built {
+		fmt.Fprintf(stdout, "  %s  %-20s %s  %s\n", b.Key, b.Name, b.Compiler, b.BuiltAt)
+	}
+	if len(built) == 0 {
+		fmt.Fprintln(stdout, "  none yet")
+	}
+	return exitPass
 }
 
 // newLogger prints plain timestamped lines: "12:00:01 kernel: building steps=12".

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -26,6 +27,8 @@ const recipe = "kcovlab-kbuild-1"
 
 // Spec is everything that decides what kernel comes out.
 type Spec struct {
+	// Name is the kernel's name as the lab knows it; not part of the key.
+	Name      string
 	Source    *Source
 	Fragments []*kconfig.Fragment
 	Toolchain Toolchain
@@ -94,6 +97,7 @@ type Kernel struct {
 // Meta is saved beside each kernel as meta.json.
 type Meta struct {
 	Key        string   `json:"key"`
+	Name       string   `json:"name,omitempty"`
 	Source     string   `json:"source"`
 	SourceID   string   `json:"source_id"`
 	Compiler   string   `json:"compiler"`
@@ -132,6 +136,24 @@ func (e *BuildError) Error() string {
 }
 
 func (e *BuildError) Unwrap() error { return e.Err }
+
+// List returns the finished kernels in the cache, newest first.
+func List(cacheDir string) ([]Meta, error) {
+	dirs, err := filepath.Glob(filepath.Join(cacheDir, "kernels", "*", "meta.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []Meta
+	for _, d := range dirs {
+		k, err := loadKernel(filepath.Dir(d))
+		if err != nil {
+			continue
+		}
+		out = append(out, k.Meta)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].BuiltAt > out[j].BuiltAt })
+	return out, nil
+}
 
 // Lookup returns the cached kernel for spec, or an error if there is none.
 func Lookup(spec Spec, opts Options) (*Kernel, error) {

@@ -41,7 +41,7 @@ func (b *builder) run(ctx context.Context) (*Kernel, error) {
 	b.staging = staging
 	b.logPath = filepath.Join(staging, "build.log")
 	b.meta = Meta{
-		Key: key, Source: b.spec.Source.Origin, SourceID: b.spec.Source.ID,
+		Key: key, Name: b.spec.Name, Source: b.spec.Source.Origin, SourceID: b.spec.Source.ID,
 		Compiler: b.spec.Toolchain.Version, LLVM: b.spec.Toolchain.LLVM,
 		ConfigHash: kconfig.Hash(b.spec.Fragments),
 	}
