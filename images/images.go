@@ -13,10 +13,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -57,6 +58,9 @@ type Options struct {
 	ModuleDir string
 	// Programs are extra Go main packages (the scenarios), by import path.
 	Programs []string
+	// Files are extra host files to put in the image, "HOST:GUEST" with
+	// GUEST relative to the image root (e.g. the kernel's selftest binary).
+	Files []string
 	// CacheDir holds finished images, one directory per content key.
 	CacheDir string
 	Log      *slog.Logger
@@ -72,29 +76,36 @@ type Image struct {
 	Cached bool
 }
 
-// Key hashes everything that goes into the image: the Go sources and module
-// files of ModuleDir, the Go version, the package list and the recipe.
-func Key(opts Options) (string, error) {
+// Key hashes everything that goes into the image: the Go sources of the
+// packages built into it and of their dependencies inside this module
+// (found with go list), go.mod and go.sum, the Go version, the package
+// list, the extra files and the recipe.
+func Key(ctx context.Context, opts Options) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n", recipe, runtime.Version())
-	pkgs := append(append([]string{GuestInit}, BaseCommands...), opts.Programs...)
+	pkgs := opts.packages()
 	fmt.Fprintln(h, strings.Join(pkgs, "\n"))
-	var files []string
-	err := filepath.WalkDir(opts.ModuleDir, func(p string, d fs.DirEntry, err error) error {
+	for _, f := range opts.Files {
+		host, guest, _ := strings.Cut(f, ":")
+		b, err := os.ReadFile(host)
 		if err != nil {
-			return err
+			return "", fmt.Errorf("image key: %w", err)
 		}
-		if d.IsDir() && p != opts.ModuleDir && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "work") {
-			return filepath.SkipDir
-		}
-		name := d.Name()
-		if !d.IsDir() && (name == "go.mod" || name == "go.sum" || strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")) {
-			files = append(files, p)
-		}
-		return nil
-	})
+		fmt.Fprintf(h, "file %s %d\n", guest, len(b))
+		h.Write(b)
+	}
+	dirs, err := moduleDirs(ctx, opts.ModuleDir, pkgs)
 	if err != nil {
 		return "", fmt.Errorf("image key: %w", err)
+	}
+	files := []string{filepath.Join(opts.ModuleDir, "go.mod"), filepath.Join(opts.ModuleDir, "go.sum")}
+	for _, d := range dirs {
+		m, _ := filepath.Glob(filepath.Join(d, "*.go"))
+		for _, f := range m {
+			if !strings.HasSuffix(f, "_test.go") {
+				files = append(files, f)
+			}
+		}
 	}
 	sort.Strings(files)
 	for _, f := range files {
@@ -109,6 +120,28 @@ func Key(opts Options) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
+func (o Options) packages() []string {
+	return append(append([]string{GuestInit}, BaseCommands...), o.Programs...)
+}
+
+// moduleDirs lists the directories of pkgs and their dependencies that lie
+// in the module at dir, as built for the guest.
+func moduleDirs(ctx context.Context, dir string, pkgs []string) ([]string, error) {
+	args := append([]string{"list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.Dir}}{{end}}{{end}}"}, pkgs...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return nil, fmt.Errorf("go list: %w: %s", err, ee.Stderr)
+		}
+		return nil, fmt.Errorf("go list: %w", err)
+	}
+	return strings.Fields(string(out)), nil
+}
+
 // Build returns the image for opts, building it when the cache has none.
 // A half-built image never appears in the cache: it is built in a temporary
 // directory and renamed into place.
@@ -117,7 +150,7 @@ func Build(ctx context.Context, opts Options) (*Image, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	key, err := Key(opts)
+	key, err := Key(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +208,7 @@ func build(ctx context.Context, opts Options, dir string, log *slog.Logger) erro
 		golang.WithGOARCH("amd64"),
 		golang.WithWorkingDir(opts.ModuleDir),
 	)
-	cmds := append(append([]string{GuestInit}, BaseCommands...), opts.Programs...)
+	cmds := opts.packages()
 	ll := llog.New(slog.LevelWarn, func(format string, args ...any) {
 		log.Debug("mkuimage: " + fmt.Sprintf(format, args...))
 	})
@@ -190,6 +223,7 @@ func build(ctx context.Context, opts Options, dir string, log *slog.Logger) erro
 		uimage.WithInit("init"),
 		uimage.WithUinit("kcovinit"),
 		uimage.WithFiles(filepath.Join(dir, hostKeyName)+":"+HostKeyInImage),
+		uimage.WithFiles(opts.Files...),
 		uimage.WithSkipLDD(),
 		uimage.WithTempDir(work),
 		uimage.WithCPIOOutput(filepath.Join(dir, InitramfsName)),

@@ -45,7 +45,7 @@ func TestRunScenarioVerdicts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			got := runScenario(context.Background(), tt.guest, smoke, time.Minute, dir)
+			got := runScenario(context.Background(), tt.guest, smoke, scenarioEnv{timeout: time.Minute, outDir: dir})
 			if got.Verdict != tt.verdict {
 				t.Fatalf("verdict %s, want %s (error %q)", got.Verdict, tt.verdict, got.Error)
 			}
@@ -175,5 +175,43 @@ func TestNamedKernelsAreComplete(t *testing.T) {
 				t.Errorf("%s: series %s not shipped: %v", name, k.Series, err)
 			}
 		}
+	}
+}
+
+func TestKselftestVerdicts(t *testing.T) {
+	ks := scenarios.All["kselftest"]
+	const ktapOut = "TAP version 13\n1..3\nok 1 kcov.basic\n# kcov_test.c:99:Expected mapping[0] == 0\nnot ok 2 kcov.unique\nok 3 kcov.reset # SKIP no reset\n"
+	knownDefects["vtest"] = map[string]string{"kcov.unique": "reads a bitmap word in unique mode"}
+	defer delete(knownDefects, "vtest")
+	tests := []struct {
+		name    string
+		env     scenarioEnv
+		verdict string
+		unique  string
+	}{
+		{"no selftest in kernel", scenarioEnv{}, results.Skip, ""},
+		{"unexpected failure", scenarioEnv{kernelFiles: map[string]bool{"kcov_test": true}, series: "other"}, results.Fail, "fail"},
+		{"known defect", scenarioEnv{kernelFiles: map[string]bool{"kcov_test": true}, series: "vtest"}, results.Pass, "xfail"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.env.timeout, tt.env.outDir = time.Minute, t.TempDir()
+			got := runScenario(context.Background(), fakeGuest{stdout: ktapOut, code: 1}, ks, tt.env)
+			if got.Verdict != tt.verdict {
+				t.Fatalf("verdict %s, want %s (%s)", got.Verdict, tt.verdict, got.Error)
+			}
+			if tt.unique == "" {
+				return
+			}
+			if len(got.Cases) != 3 || got.Cases[1].Status != tt.unique || got.Cases[2].Status != "skip" {
+				t.Errorf("cases %+v", got.Cases)
+			}
+			if tt.unique == "xfail" && got.Cases[1].Known == "" {
+				t.Error("an expected failure does not say why")
+			}
+			if len(got.Cases[1].Diag) == 0 {
+				t.Error("failure diagnostics lost")
+			}
+		})
 	}
 }

@@ -157,12 +157,17 @@ func (r *run) source(ctx context.Context) (*kbuild.Source, error) {
 }
 
 func (r *run) buildImage(ctx context.Context) error {
-	var progs []string
+	var progs, files []string
 	for _, s := range r.scenarios {
-		progs = append(progs, s.Package)
+		if s.Package != "" {
+			progs = append(progs, s.Package)
+		}
+		if s.KernelFile != "" && r.kernel.Selftest != "" && filepath.Base(r.kernel.Selftest) == s.KernelFile {
+			files = append(files, r.kernel.Selftest+":bin/"+s.KernelFile)
+		}
 	}
 	img, err := images.Build(ctx, images.Options{
-		ModuleDir: r.opts.ModuleDir, Programs: progs,
+		ModuleDir: r.opts.ModuleDir, Programs: progs, Files: files,
 		CacheDir: filepath.Join(r.opts.CacheDir, "images"), Log: r.log,
 	})
 	if err != nil {

@@ -1,12 +1,15 @@
 package lab
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
+	"github.com/kcovlab/kcovlab/internal/ktap"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/sshlink"
 	"github.com/kcovlab/kcovlab/scenarios"
@@ -19,13 +22,29 @@ type guestRunner interface {
 
 var _ guestRunner = (*sshlink.Client)(nil)
 
+// scenarioEnv is what a scenario run needs to know about the lab.
+type scenarioEnv struct {
+	timeout time.Duration
+	outDir  string
+	// kernelFiles are the files the kernel build provided (by name).
+	kernelFiles map[string]bool
+	// series names the kernel's series, for its known upstream defects.
+	series string
+}
+
 func (r *run) runScenarios(ctx context.Context, g guestRunner) {
 	t := time.Now()
-	out := filepath.Join(r.dir, "scenarios")
-	os.MkdirAll(out, 0o755)
+	env := scenarioEnv{
+		timeout: r.opts.ScenarioTimeout, outDir: filepath.Join(r.dir, "scenarios"),
+		kernelFiles: map[string]bool{}, series: r.def.Series,
+	}
+	if r.kernel.Selftest != "" {
+		env.kernelFiles[filepath.Base(r.kernel.Selftest)] = true
+	}
+	os.MkdirAll(env.outDir, 0o755)
 	for _, s := range r.scenarios {
 		r.log.Info("scenario: running", "name", s.Name)
-		res := runScenario(ctx, g, s, r.opts.ScenarioTimeout, out)
+		res := runScenario(ctx, g, s, env)
 		r.log.Info("scenario: done", "name", s.Name, "verdict", res.Verdict, "seconds", int(res.Seconds))
 		r.res.Scenarios = append(r.res.Scenarios, res)
 	}
@@ -33,20 +52,34 @@ func (r *run) runScenarios(ctx context.Context, g guestRunner) {
 }
 
 // runScenario runs one scenario program in the guest and turns what it
-// printed into a verdict. Its stdout and stderr are kept in outDir.
-func runScenario(ctx context.Context, g guestRunner, s scenarios.Scenario, timeout time.Duration, outDir string) results.Scenario {
+// printed into a verdict. Its stdout and stderr are kept in env.outDir.
+func runScenario(ctx context.Context, g guestRunner, s scenarios.Scenario, env scenarioEnv) results.Scenario {
+	res := results.Scenario{Name: s.Name}
+	if s.KernelFile != "" && !env.kernelFiles[s.KernelFile] {
+		res.Verdict, res.Error = results.Skip, "this kernel's source has no "+s.KernelFile
+		return res
+	}
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, env.timeout)
 	defer cancel()
 	stdout, stderr, code, err := g.Output(ctx, s.Command())
-	res := results.Scenario{Name: s.Name, ExitCode: code, Seconds: time.Since(start).Seconds()}
-	os.WriteFile(filepath.Join(outDir, s.Name+".stdout"), stdout, 0o644)
-	os.WriteFile(filepath.Join(outDir, s.Name+".stderr"), stderr, 0o644)
+	res.ExitCode, res.Seconds = code, time.Since(start).Seconds()
+	os.WriteFile(filepath.Join(env.outDir, s.Name+".stdout"), stdout, 0o644)
+	os.WriteFile(filepath.Join(env.outDir, s.Name+".stderr"), stderr, 0o644)
 	if err != nil {
 		res.Verdict, res.Error = results.Error, (&ScenarioError{Scenario: s.Name, Err: err}).Error()
 		return res
 	}
-	o, perr := scenarios.ParseOutcome(s.Name, stdout)
+	if s.Format == scenarios.FormatKTAP {
+		judgeKTAP(&res, stdout, env.series)
+	} else {
+		judgeJSON(&res, s.Name, stdout, stderr, code)
+	}
+	return res
+}
+
+func judgeJSON(res *results.Scenario, name string, stdout, stderr []byte, code int) {
+	o, perr := scenarios.ParseOutcome(name, stdout)
 	switch {
 	case perr != nil:
 		res.Verdict, res.Error = results.Error, perr.Error()
@@ -63,5 +96,39 @@ func runScenario(ctx context.Context, g guestRunner, s scenarios.Scenario, timeo
 		res.Verdict = results.Fail
 	}
 	res.Metrics, res.Evidence = o.Metrics, o.Evidence
-	return res
+}
+
+// judgeKTAP keeps one case per KTAP result. A failing case that is a known
+// upstream defect of this series is recorded as xfail, with the reason; the
+// verdict fails on any other failing case or an incomplete run.
+func judgeKTAP(res *results.Scenario, stdout []byte, series string) {
+	rep, err := ktap.Parse(bytes.NewReader(stdout))
+	if err != nil {
+		res.Verdict, res.Error = results.Error, err.Error()
+		return
+	}
+	res.Metrics = map[string]float64{}
+	unexpected := 0
+	for _, c := range rep.Cases {
+		rc := results.Case{Name: c.Name, Status: string(c.Status), Diag: c.Diag}
+		if c.Status == ktap.Fail {
+			if why, ok := knownDefect(series, c.Name); ok {
+				rc.Status, rc.Known = string(ktap.XFail), why
+			} else {
+				unexpected++
+			}
+		}
+		res.Metrics[rc.Status]++
+		res.Cases = append(res.Cases, rc)
+	}
+	switch {
+	case !rep.Complete():
+		res.Verdict = results.Error
+		res.Error = fmt.Sprintf("selftest stopped after %d of %d cases %s", len(rep.Cases), rep.Planned, rep.Bailout)
+	case unexpected > 0:
+		res.Verdict = results.Fail
+		res.Error = fmt.Sprintf("%d case(s) failed", unexpected)
+	default:
+		res.Verdict = results.Pass
+	}
 }

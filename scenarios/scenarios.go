@@ -26,11 +26,31 @@ type Scenario struct {
 	Package string
 	// Args are passed to the program.
 	Args []string
+	// Format of the program's stdout: FormatJSON (one Outcome) or
+	// FormatKTAP (a kselftest; one result per test case).
+	Format string
+	// KernelFile names a file the kernel build provides (the series'
+	// selftest); the scenario is skipped on kernels without it.
+	KernelFile string
+}
+
+// Output formats.
+const (
+	FormatJSON = "json"
+	FormatKTAP = "ktap"
+)
+
+// Program is the command name in the image.
+func (s Scenario) Program() string {
+	if s.KernelFile != "" {
+		return s.KernelFile
+	}
+	return s.Name
 }
 
 // Command is the command line the host sends over SSH.
 func (s Scenario) Command() string {
-	return strings.Join(append([]string{s.Name}, s.Args...), " ")
+	return strings.Join(append([]string{s.Program()}, s.Args...), " ")
 }
 
 const modulePath = "github.com/kcovlab/kcovlab/scenarios/"
@@ -41,6 +61,12 @@ var All = map[string]Scenario{
 		Name:    "smoke",
 		Summary: "KCOV_ENABLE(TRACE_PC) around read(-1, NULL, 0) records at least one PC",
 		Package: modulePath + "smoke",
+	},
+	"kselftest": {
+		Name:       "kselftest",
+		Summary:    "the series' own tools/testing/selftests/kcov/kcov_test, one result per KTAP case",
+		Format:     FormatKTAP,
+		KernelFile: "kcov_test",
 	},
 }
 

@@ -52,6 +52,12 @@ func TestEveryScenarioHasAProgram(t *testing.T) {
 		if s.Name != name || s.Summary == "" {
 			t.Errorf("%s: bad entry %+v", name, s)
 		}
+		if s.KernelFile != "" {
+			if s.Package != "" || s.Format != FormatKTAP {
+				t.Errorf("%s: a kernel-provided program is a KTAP selftest with no Go package", name)
+			}
+			continue
+		}
 		if !strings.HasSuffix(s.Package, "/"+name) {
 			t.Errorf("%s: program %s is not named after the scenario (the guest runs it by name)", name, s.Package)
 		}

@@ -25,6 +25,7 @@ const (
 	Pass  = "pass"
 	Fail  = "fail"  // ran, and the kernel broke the scenario's invariant
 	Error = "error" // could not measure: the program, the channel or the VM failed
+	Skip  = "skip"  // does not apply to this kernel (e.g. no selftest in its source)
 )
 
 // Result is result.json.
@@ -82,6 +83,17 @@ type Scenario struct {
 	Error    string             `json:"error,omitempty"`
 	ExitCode int                `json:"exit_code"`
 	Seconds  float64            `json:"seconds"`
+	// Cases are a selftest's test cases.
+	Cases []Case `json:"cases,omitempty"`
+}
+
+// Case is one KTAP test case of a selftest scenario.
+type Case struct {
+	Name   string `json:"name"`
+	Status string `json:"status"` // pass, fail, skip, xfail (a known upstream defect), ...
+	// Known explains an expected failure.
+	Known string   `json:"known,omitempty"`
+	Diag  []string `json:"diag,omitempty"`
 }
 
 // NewRunID returns a sortable, unique run id.
@@ -97,7 +109,7 @@ func (r *Result) Passed() bool {
 		return false
 	}
 	for _, s := range r.Scenarios {
-		if s.Verdict != Pass {
+		if s.Verdict != Pass && s.Verdict != Skip {
 			return false
 		}
 	}
