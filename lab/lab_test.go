@@ -215,3 +215,16 @@ func TestKselftestVerdicts(t *testing.T) {
 		})
 	}
 }
+
+func TestKernelClass(t *testing.T) {
+	tests := map[string]string{
+		"CONFIG_KCOV=y\nCONFIG_KCOV_UNIQUE=y\nCONFIG_X=y\n": classUnique,
+		"CONFIG_KCOV=y\n# CONFIG_KCOV_UNIQUE is not set\n":  classNoUnique,
+		"CONFIG_KCOV=y\nCONFIG_KCOV_ENABLE_COMPARISONS=y\n": classUnpatched,
+	}
+	for cfg, want := range tests {
+		if got := kernelClass([]byte(cfg)); got != want {
+			t.Errorf("kernelClass(%q) = %s, want %s", cfg, got, want)
+		}
+	}
+}

@@ -30,6 +30,27 @@ type scenarioEnv struct {
 	kernelFiles map[string]bool
 	// series names the kernel's series, for its known upstream defects.
 	series string
+	// class is what the kernel's config says of KCOV_UNIQUE_ENABLE.
+	class string
+}
+
+// Kernel classes, as scenario programs take them.
+const (
+	classUnique    = "unique"    // CONFIG_KCOV_UNIQUE=y
+	classNoUnique  = "nounique"  // the series is in, CONFIG_KCOV_UNIQUE is not set
+	classUnpatched = "unpatched" // Kconfig has no KCOV_UNIQUE at all
+)
+
+// kernelClass reads a kernel's .config: the series adds the KCOV_UNIQUE
+// symbol, so its mere presence tells a patched kernel from an unpatched one.
+func kernelClass(dotconfig []byte) string {
+	switch {
+	case bytes.Contains(dotconfig, []byte("\nCONFIG_KCOV_UNIQUE=y\n")):
+		return classUnique
+	case bytes.Contains(dotconfig, []byte("CONFIG_KCOV_UNIQUE")):
+		return classNoUnique
+	}
+	return classUnpatched
 }
 
 func (r *run) runScenarios(ctx context.Context, g guestRunner) {
@@ -40,6 +61,9 @@ func (r *run) runScenarios(ctx context.Context, g guestRunner) {
 	}
 	if r.kernel.Selftest != "" {
 		env.kernelFiles[filepath.Base(r.kernel.Selftest)] = true
+	}
+	if cfg, err := os.ReadFile(r.kernel.Config); err == nil {
+		env.class = kernelClass(cfg)
 	}
 	os.MkdirAll(env.outDir, 0o755)
 	for _, s := range r.scenarios {
@@ -62,7 +86,11 @@ func runScenario(ctx context.Context, g guestRunner, s scenarios.Scenario, env s
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, env.timeout)
 	defer cancel()
-	stdout, stderr, code, err := g.Output(ctx, s.Command())
+	command := s.Command()
+	if s.NeedsKernelClass {
+		command += " -kernel=" + env.class
+	}
+	stdout, stderr, code, err := g.Output(ctx, command)
 	res.ExitCode, res.Seconds = code, time.Since(start).Seconds()
 	os.WriteFile(filepath.Join(env.outDir, s.Name+".stdout"), stdout, 0o644)
 	os.WriteFile(filepath.Join(env.outDir, s.Name+".stderr"), stderr, 0o644)

@@ -26,6 +26,9 @@ type Scenario struct {
 	Package string
 	// Args are passed to the program.
 	Args []string
+	// NeedsKernelClass: the lab passes -kernel=unique|nounique|unpatched,
+	// what the kernel's config says KCOV_UNIQUE_ENABLE should do.
+	NeedsKernelClass bool
 	// Format of the program's stdout: FormatJSON (one Outcome) or
 	// FormatKTAP (a kselftest; one result per test case).
 	Format string
@@ -61,6 +64,12 @@ var All = map[string]Scenario{
 		Name:    "smoke",
 		Summary: "KCOV_ENABLE(TRACE_PC) around read(-1, NULL, 0) records at least one PC",
 		Package: modulePath + "smoke",
+	},
+	"unique": {
+		Name:             "unique",
+		Summary:          "KCOV_UNIQUE_ENABLE succeeds without repeated PCs on CONFIG_KCOV_UNIQUE, else ENOTSUPP (series) or ENOTTY (no series)",
+		Package:          modulePath + "unique",
+		NeedsKernelClass: true,
 	},
 	"kselftest": {
 		Name:       "kselftest",
