@@ -15,6 +15,7 @@ import (
 	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/kconfig"
 	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/internal/series"
 	"github.com/kcovlab/kcovlab/internal/sshlink"
 	"github.com/kcovlab/kcovlab/internal/vm"
 	"github.com/kcovlab/kcovlab/scenarios"
@@ -300,12 +301,16 @@ func quoteArgv(argv []string) string {
 
 func errorKind(err error) string {
 	var (
+		ae *series.ApplyError
+		pe *series.SeriesError
 		be *kbuild.BuildError
 		bo *BootError
 		se *ScenarioError
 		ie *InfraError
 	)
 	switch {
+	case errors.As(err, &ae), errors.As(err, &pe):
+		return "series"
 	case errors.As(err, &be):
 		return "build"
 	case errors.As(err, &bo):

@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kcovlab/kcovlab/internal/kbuild"
+	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/internal/series"
+	"github.com/kcovlab/kcovlab/lab"
+)
+
+// TestBrokenSeriesNamesPatchFileHunk feeds the deliberately broken fixture
+// series: the run must stop before building, naming patch, file and hunk.
+func TestBrokenSeriesNamesPatchFileHunk(t *testing.T) {
+	needLab(t)
+	opts := labOptions(t)
+	opts.Series = "../internal/series/testdata/broken"
+	opts.Scenarios = []string{"smoke"}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	res, err := lab.Run(ctx, opts)
+	var ae *series.ApplyError
+	if !errors.As(err, &ae) {
+		t.Fatalf("got %v, want an ApplyError", err)
+	}
+	for _, want := range []string{"kcov: document the layout of comparison records", "kernel/kcov.c", "hunk 2"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if _, ok := res.Stage("boot"); ok {
+		t.Error("the run booted a kernel although its series did not apply")
+	}
+	if res.ErrorKind != "series" {
+		t.Errorf("error kind %q, want series", res.ErrorKind)
+	}
+}
+
+// seriesCase is one kernel of the series acceptance table.
+type seriesCase struct {
+	kernel    string
+	scenarios []string
+	// ciBuilds: CI builds this kernel even on an empty cache. The others
+	// run when already built, or with KCOVLAB_E2E_FULL=1.
+	ciBuilds bool
+}
+
+var seriesCases = []seriesCase{
+	{kernel: "vanilla", scenarios: []string{"unique", "kselftest"}, ciBuilds: true},
+	{kernel: "v2", scenarios: []string{"unique", "kselftest"}, ciBuilds: true},
+	{kernel: "v4", scenarios: []string{"unique", "kselftest"}, ciBuilds: true},
+	{kernel: "v2-nounique", scenarios: []string{"unique"}},
+}
+
+// TestSeriesKernels boots the series kernels: KCOV_UNIQUE_ENABLE works on
+// CONFIG_KCOV_UNIQUE kernels, answers ENOTTY on vanilla and ENOTSUPP with
+// the series but the option off; the series' selftest runs case by case.
+func TestSeriesKernels(t *testing.T) {
+	needLab(t)
+	for _, tc := range seriesCases {
+		t.Run(tc.kernel, func(t *testing.T) {
+			opts := labOptions(t)
+			opts.Kernel = tc.kernel
+			opts.Scenarios = tc.scenarios
+			if !tc.ciBuilds && os.Getenv("KCOVLAB_E2E_FULL") != "1" && !built(t, opts.Kernel) {
+				t.Skipf("%s is not built yet and CI builds it only with KCOVLAB_E2E_FULL=1 (make e2e-full)", tc.kernel)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+			defer cancel()
+			res, err := lab.Run(ctx, opts)
+			if res == nil {
+				t.Fatal(err)
+			}
+			t.Logf("MEASURED kernel=%s key=%s cached=%v build_s=%.0f", tc.kernel, res.Kernel.Key, res.Kernel.Cached, res.Kernel.BuildSeconds)
+			for _, s := range res.Scenarios {
+				t.Logf("MEASURED kernel=%s scenario=%s verdict=%s metrics=%v evidence=%q error=%q", tc.kernel, s.Name, s.Verdict, s.Metrics, s.Evidence, s.Error)
+				for _, c := range s.Cases {
+					t.Logf("MEASURED kernel=%s case=%s status=%s known=%q", tc.kernel, c.Name, c.Status, c.Known)
+				}
+			}
+			checkSeriesRun(t, tc, res, err)
+		})
+	}
+}
+
+func checkSeriesRun(t *testing.T, tc seriesCase, res *results.Result, err error) {
+	t.Helper()
+	if res.Error != "" {
+		t.Fatalf("run failed (%s): %v", res.ErrorKind, err)
+	}
+	for _, s := range res.Scenarios {
+		switch {
+		case s.Name == "kselftest" && tc.kernel == "vanilla":
+			if s.Verdict != results.Skip {
+				t.Errorf("kselftest on vanilla: %s, want skip (no selftest in 6.12)", s.Verdict)
+			}
+		case s.Name == "kselftest":
+			if len(s.Cases) == 0 {
+				t.Errorf("kselftest on %s: no cases parsed (%s)", tc.kernel, s.Error)
+			}
+		case s.Verdict != results.Pass:
+			t.Errorf("%s on %s: %s: %s %q", s.Name, tc.kernel, s.Verdict, s.Error, s.Evidence)
+		}
+	}
+}
+
+// built reports whether the named kernel is in the cache already.
+func built(t *testing.T, name string) bool {
+	t.Helper()
+	metas, err := kbuild.List(lab.DefaultCacheDir())
+	if err != nil {
+		return false
+	}
+	for _, m := range metas {
+		if m.Name == name {
+			return true
+		}
+	}
+	return false
+}
