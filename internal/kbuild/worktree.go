@@ -58,7 +58,7 @@ func OpenWorktree(ctx context.Context, base *Source, cacheDir string, log *slog.
 	t := &Worktree{Dir: tmp, base: base, log: log}
 	steps := [][]string{
 		{"init", "-q"},
-		{"add", "-A"},
+		{"add", "-A", "-f"},
 		{"-c", "user.name=kcovlab", "-c", "user.email=kcovlab@localhost", "commit", "-q", "--no-verify", "-m", "base: " + base.ID},
 		{"tag", baseTag},
 	}
@@ -141,7 +141,7 @@ func (w *Worktree) commitSeries(ctx context.Context, s *series.Series, ref strin
 		if p.Date != "" {
 			args = append(args, "--date", p.Date)
 		}
-		if _, err := w.git(ctx, "add", "-A"); err != nil {
+		if _, err := w.git(ctx, "add", "-A", "-f"); err != nil {
 			return err
 		}
 		if _, err := w.git(ctx, args...); err != nil {

@@ -1,0 +1,53 @@
+//go:build linux
+
+// Command ioctl checks the error table of the dedup series' two ioctls,
+// KCOV_UNIQUE_ENABLE and KCOV_RESET_TRACE, row by row against what the
+// series' kernel/kcov.c does (scenarios/internal/cases holds the rows and
+// cites the lines; v2 and v4 have the same code there), on the kernel
+// class the host passes: unique (CONFIG_KCOV_UNIQUE=y), nounique (series,
+// =n) or unpatched (no series). Rows that cannot be set up on a class are
+// skipped. Every row runs on a thread of its own, so a failed row cannot
+// leave coverage on for the next one. It passes iff no row failed.
+package main
+
+import (
+	"flag"
+
+	"github.com/kcovlab/kcovlab/internal/kcov"
+	"github.com/kcovlab/kcovlab/scenarios"
+	"github.com/kcovlab/kcovlab/scenarios/internal/cases"
+	"github.com/kcovlab/kcovlab/scenarios/internal/check"
+)
+
+func main() {
+	kernel := flag.String("kernel", "", "what the host built: unique, nounique or unpatched")
+	flag.Parse()
+	o := scenarios.Outcome{Scenario: "ioctl", Metrics: map[string]float64{}}
+	if err := measure(&o, *kernel); err != nil {
+		o.Error = err.Error()
+	}
+	scenarios.Emit(o)
+}
+
+func measure(o *scenarios.Outcome, kernel string) error {
+	class, err := check.ParseClass(kernel)
+	if err != nil {
+		return err
+	}
+	d, err := kcov.Open("")
+	if err != nil {
+		return err
+	}
+	d.Close()
+	var r check.Report
+	for _, k := range cases.All() {
+		r.Add(k.Eval(class, kcov.OnNewThread))
+	}
+	r.Metrics("rows", o.Metrics)
+	o.Metrics["buf_words"] = cases.BufWords
+	o.Metrics["bitmap_words"] = cases.BitmapWords
+	o.Evidence = r.Evidence
+	check.AddFloor(o)
+	o.Pass = r.OK()
+	return nil
+}

@@ -1,0 +1,126 @@
+//go:build linux
+
+// Command reset compares the two ways to reset a KCOV buffer between
+// measurements: the fast reset (the program stores 0 in trace[0], and in
+// unique mode zeroes the bitmap too) and the series' KCOV_RESET_TRACE, on
+// read-write and read-only mappings.
+//
+// Invariants, each an evidence line:
+//   - trace mode: after either reset the same syscall records again;
+//   - a fast reset through a read-only mapping faults: a child process
+//     (this program re-executed with KCOVLAB_RESET_CHILD=ro) must die of
+//     SIGSEGV while the parent carries on; the same write through a
+//     read-write mapping (KCOVLAB_RESET_CHILD=rw) must not;
+//   - unique mode: zeroing trace[0] alone brings no coverage back for the
+//     same syscall (at most a tenth of what a full reset gives), zeroing
+//     the bitmap too or KCOV_RESET_TRACE(0) brings it back (at least half);
+//   - KCOV_RESET_TRACE refuses arg != 0, a fd that is not enabled and a
+//     caller that is not the owning thread, and then leaves the buffer alone
+//     (the rows of scenarios/internal/cases).
+//
+// Unpatched kernels run the trace-mode parts only (RESET_TRACE must be
+// ENOTTY); nounique kernels run them with RESET_TRACE; unique-mode parts
+// need a unique kernel. It passes iff every applicable invariant held.
+package main
+
+import (
+	"flag"
+	"os"
+
+	"github.com/kcovlab/kcovlab/internal/kcov"
+	"github.com/kcovlab/kcovlab/scenarios"
+	"github.com/kcovlab/kcovlab/scenarios/internal/cases"
+	"github.com/kcovlab/kcovlab/scenarios/internal/check"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	bufWords    = 4096
+	bitmapWords = 1024
+)
+
+func main() {
+	if mode := os.Getenv(childEnv); mode != "" {
+		os.Exit(child(mode))
+	}
+	kernel := flag.String("kernel", "", "what the host built: unique, nounique or unpatched")
+	flag.Parse()
+	o := scenarios.Outcome{Scenario: "reset", Metrics: map[string]float64{}}
+	if err := measure(&o, *kernel); err != nil {
+		o.Error = err.Error()
+	}
+	scenarios.Emit(o)
+}
+
+// run is one execution of the scenario.
+type run struct {
+	class check.Class
+	r     check.Report
+	m     map[string]float64
+}
+
+func measure(o *scenarios.Outcome, kernel string) error {
+	class, err := check.ParseClass(kernel)
+	if err != nil {
+		return err
+	}
+	d, err := kcov.Open("")
+	if err != nil {
+		return err
+	}
+	d.Close()
+	s := &run{class: class, m: o.Metrics}
+	parts := []struct {
+		name   string
+		unique bool
+		fn     func() error
+	}{
+		{"trace mode, rw", false, s.traceRW},
+		{"trace mode, ro", false, s.traceRO},
+		{"fast reset in a child", false, s.children},
+		{"unique mode, rw", true, s.uniqueRW},
+		{"unique mode, ro", true, s.uniqueRO},
+	}
+	for _, p := range parts {
+		if p.unique && class != check.Unique {
+			s.r.Skip(p.name, "needs CONFIG_KCOV_UNIQUE; kernel is "+string(class))
+			continue
+		}
+		var err error
+		kcov.OnNewThread(func() { err = p.fn() })
+		if err != nil {
+			s.r.Check(p.name, false, "could not run: "+err.Error())
+		}
+	}
+	for _, k := range cases.Reset() {
+		s.r.Add(k.Eval(class, kcov.OnNewThread))
+	}
+	s.r.Metrics("checks", o.Metrics)
+	o.Evidence = s.r.Evidence
+	check.AddFloor(o)
+	o.Pass = s.r.OK()
+	return nil
+}
+
+// work is the syscall every check repeats: stat("/") walks a path, a few
+// hundred PCs, the same ones every time once the dentry cache is warm.
+func work() {
+	var st unix.Stat_t
+	_ = unix.Stat("/", &st)
+}
+
+// openMapped opens KCOV with a bufWords buffer mapped rw or ro.
+func openMapped(writable bool) (*kcov.Device, error) {
+	d, err := kcov.Open("")
+	if err != nil {
+		return nil, err
+	}
+	if err = d.InitTrace(bufWords); err == nil {
+		err = d.Mmap(writable)
+	}
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}

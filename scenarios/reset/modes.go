@@ -1,0 +1,143 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+
+	"github.com/kcovlab/kcovlab/internal/kcov"
+	"github.com/kcovlab/kcovlab/scenarios/internal/check"
+)
+
+// traceRW: in trace mode a fast reset and KCOV_RESET_TRACE both let the
+// same syscall record again.
+func (s *run) traceRW() error {
+	d, err := openMapped(true)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Enable(kcov.TracePC); err != nil {
+		return err
+	}
+	defer d.Disable()
+	work()
+	d.ResetCount()
+	work()
+	first := d.Count()
+	d.ResetCount()
+	work()
+	fast := d.Count()
+	s.m["trace/first"], s.m["trace/fast_reset"] = float64(first), float64(fast)
+	s.r.Check("trace mode, rw: trace[0]=0 then the same syscall", check.CameBack(fast, first),
+		fmt.Sprintf("%d words, first run %d", fast, first))
+	if !s.class.Patched() {
+		s.r.Skip("trace mode, rw: RESET_TRACE(0) then the same syscall", "no KCOV_RESET_TRACE on an unpatched kernel; its ENOTTY is a row below")
+		return nil
+	}
+	s.resetTrace("trace mode, rw", "trace", d, first)
+	return nil
+}
+
+// traceRO: through a read-only mapping the kernel's records show, and
+// only KCOV_RESET_TRACE can reset (the fast reset is the child's job).
+func (s *run) traceRO() error {
+	d, err := openMapped(false)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Enable(kcov.TracePC); err != nil {
+		return err
+	}
+	defer d.Disable()
+	work()
+	c1 := d.Count()
+	work()
+	c2 := d.Count()
+	s.m["trace_ro/first"], s.m["trace_ro/second"] = float64(c1), float64(c2)
+	s.r.Check("trace mode, ro: records show through a read-only mapping", c1 > 0 && c2 > c1,
+		fmt.Sprintf("trace[0] %d after one syscall, %d after two", c1, c2))
+	if !s.class.Patched() {
+		s.r.Skip("trace mode, ro: RESET_TRACE(0) then the same syscall", "unpatched kernel: a read-only buffer cannot be reset at all")
+		return nil
+	}
+	s.resetTrace("trace mode, ro", "trace_ro", d, c2-c1)
+	return nil
+}
+
+// uniqueRW: with the bitmap kept, trace[0]=0 alone brings nothing back;
+// zeroing the bitmap from the program or with KCOV_RESET_TRACE does.
+func (s *run) uniqueRW() error {
+	d, err := openMapped(true)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.EnableUnique(bitmapWords); err != nil {
+		return err
+	}
+	defer d.Disable()
+	work()
+	d.FullReset()
+	work()
+	full, bits := d.Count(), kcov.BitmapCount(d.Bitmap())
+	d.ResetCount()
+	work()
+	countOnly := d.Count()
+	d.FullReset()
+	work()
+	full2 := d.Count()
+	s.m["unique/full_reset_first"], s.m["unique/bitmap_bits"] = float64(full), float64(bits)
+	s.m["unique/count_only_reset"], s.m["unique/full_reset"] = float64(countOnly), float64(full2)
+	s.r.Check("unique mode, rw: trace[0]=0 alone (bitmap kept) then the same syscall", full > 0 && check.NearZero(countOnly, full),
+		fmt.Sprintf("%d words, after a full reset %d (near 0 = at most 10 %%)", countOnly, full))
+	s.r.Check("unique mode, rw: bitmap and trace[0] zeroed by the program then the same syscall", check.CameBack(full2, full),
+		fmt.Sprintf("%d words, first full reset %d", full2, full))
+	s.resetTrace("unique mode, rw", "unique", d, full)
+	return nil
+}
+
+// uniqueRO: through a read-only mapping, repeating the syscall adds
+// nothing, and KCOV_RESET_TRACE is the one way to start over.
+func (s *run) uniqueRO() error {
+	d, err := openMapped(false)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.EnableUnique(bitmapWords); err != nil {
+		return err
+	}
+	defer d.Disable()
+	work()
+	c1 := d.Count()
+	work()
+	c2 := d.Count()
+	s.m["unique_ro/first"], s.m["unique_ro/repeat_added"] = float64(c1), float64(c2-c1)
+	s.r.Check("unique mode, ro: the same syscall again without a reset", c1 > 0 && check.NearZero(c2-c1, c1),
+		fmt.Sprintf("added %d words to %d", c2-c1, c1))
+	s.resetTrace("unique mode, ro", "unique_ro", d, c1)
+	return nil
+}
+
+// resetTrace issues KCOV_RESET_TRACE(0) from the owning thread, then the
+// syscall. The reset must leave only its own tail (fewer words than before,
+// no more bitmap bits than words) and the syscall must record again
+// (check.CameBack against ref).
+func (s *run) resetTrace(label, key string, d *kcov.Device, ref uint64) {
+	before, bitsBefore := d.Count(), kcov.BitmapCount(d.Bitmap())
+	err := d.ResetTrace(0)
+	tail, bits := d.Count(), kcov.BitmapCount(d.Bitmap())
+	work()
+	after := d.Count()
+	s.m[key+"/reset_trace_tail"], s.m[key+"/reset_trace"] = float64(tail), float64(after)
+	name := label + ": RESET_TRACE(0) then the same syscall"
+	if err != nil {
+		s.r.Check(name, false, err.Error())
+		return
+	}
+	ok := tail < before && uint64(bits) <= tail && check.CameBack(after, ref)
+	s.r.Check(name, ok, fmt.Sprintf("trace[0] %d -> %d and bitmap bits %d -> %d at the reset, %d words after the syscall, reference %d",
+		before, tail, bitsBefore, bits, after, ref))
+}
