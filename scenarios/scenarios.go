@@ -71,6 +71,24 @@ var All = map[string]Scenario{
 		Package:          modulePath + "unique",
 		NeedsKernelClass: true,
 	},
+	"ioctl": {
+		Name:             "ioctl",
+		Summary:          "KCOV_UNIQUE_ENABLE/KCOV_RESET_TRACE error table, each row checked against the series' kcov.c for the kernel class",
+		Package:          modulePath + "ioctl",
+		NeedsKernelClass: true,
+	},
+	"reset": {
+		Name:             "reset",
+		Summary:          "fast reset vs KCOV_RESET_TRACE on rw/ro mappings: ro write faults in a child, unique mode needs the bitmap zeroed",
+		Package:          modulePath + "reset",
+		NeedsKernelClass: true,
+	},
+	"overflow": {
+		Name:             "overflow",
+		Summary:          "buffer saturation per syscall and buffer size, trace vs unique mode, corpus overflow reduction, one-word bitmap",
+		Package:          modulePath + "overflow",
+		NeedsKernelClass: true,
+	},
 	"kselftest": {
 		Name:       "kselftest",
 		Summary:    "the series' own tools/testing/selftests/kcov/kcov_test, one result per KTAP case",

@@ -8,8 +8,9 @@
 //     loop in the kernel: 1 MiB through a pipe, getdents64 over 2000 files
 //     in /tmp, mmap+munmap of 512 populated pages, and read(-1) as the
 //     baseline. Metrics per workload@size: trace_words, trace_saturated,
-//     unique_pcs, dup_ratio (1 - distinct/records), unique_words,
-//     unique_saturated, unique_repeats.
+//     unique_pcs (distinct PCs), dup_ratio (1 - distinct/records), and in
+//     unique mode unique_words, unique_saturated, unique_mode_pcs,
+//     unique_dup_ratio, unique_repeats.
 //   - A fixed corpus of 200 small syscall programs at 4096 words: how many
 //     overflow in each mode (overflow_reduction_pct), beside the series'
 //     headline.

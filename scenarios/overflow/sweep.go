@@ -73,10 +73,14 @@ func enable(d *kcov.Device, bitmap int) error {
 func (s *run) sweep(e *env) error {
 	ws := e.workloads()
 	for _, w := range ws { // warm caches, untraced
+		var err error
 		if w.prep != nil {
-			w.prep()
+			err = w.prep()
 		}
-		if err := w.run(); err != nil {
+		if err == nil {
+			err = w.run()
+		}
+		if err != nil {
 			return fmt.Errorf("warm-up %s: %w", w.name, err)
 		}
 	}
@@ -117,6 +121,8 @@ func (s *run) sweepSize(ws []workload, words int) error {
 			s.m["unique_words/"+key] = float64(u.count)
 			s.m["unique_saturated/"+key] = check.Bool(u.prof.Saturated)
 			s.m["unique_repeats/"+key] = float64(u.prof.Repeats)
+			s.m["unique_mode_pcs/"+key] = float64(u.prof.Distinct)
+			s.m["unique_dup_ratio/"+key] = u.prof.DupRatio()
 			s.dedup.add(key, u.full, u.bits, true)
 			line += fmt.Sprintf("; unique (bitmap %d words) %d/%d words%s, %d repeats",
 				bitmapFor(words), u.count, u.capacity, satMark(u.prof.Saturated), u.prof.Repeats)
@@ -142,7 +148,11 @@ func (s *run) checkMonotonic(ws []workload) {
 		sat := s.saturated[w.name]
 		var marks []string
 		for i, v := range sat {
-			marks = append(marks, fmt.Sprintf("%d:%s", sweepSizes[i], map[bool]string{true: "S", false: "-"}[v]))
+			mark := "-"
+			if v {
+				mark = "S"
+			}
+			marks = append(marks, fmt.Sprintf("%d:%s", sweepSizes[i], mark))
 			if v && i > 0 && !sat[i-1] {
 				ok = false
 			}

@@ -8,9 +8,9 @@ import (
 	"github.com/kcovlab/kcovlab/scenarios/internal/check"
 )
 
-// Line numbers are kernel/kcov.c of the 6.12 port of the series
-// (/tmp/port/wt-v2; the v4 patches 07/08 carry the same function bodies).
-// kcov_handle_unique_enable() checks, in this order:
+// Line numbers are kernel/kcov.c after patches/v2 on the Debian 6.12 tree;
+// with patches/v4 the same code sits one line earlier (two from
+// KCOV_INIT_TRACE on). kcov_handle_unique_enable() checks, in this order:
 //
 //	689-690  !IS_ENABLED(CONFIG_KCOV_UNIQUE)          -> ENOTSUPP (before any state)
 //	691-692  kcov->mode != INIT || !kcov->state.area  -> EINVAL
@@ -22,6 +22,7 @@ import (
 
 const needUnique = "needs a working KCOV_UNIQUE_ENABLE to set up"
 
+// Enable is the state and bitmap-size rows of KCOV_UNIQUE_ENABLE.
 func Enable() []check.Case {
 	return []check.Case{
 		// 691: mode is still DISABLED before KCOV_INIT_TRACE.
@@ -29,7 +30,8 @@ func Enable() []check.Case {
 		// 691 tests kcov->state.area, the vmalloc_user() buffer that
 		// INIT_TRACE allocates (867, 876), not a user mapping: enabling
 		// before mmap succeeds, exactly as KCOV_ENABLE does (737).
-		// (The brief and prior-art.md expected EINVAL here; the code disagrees.)
+		// (shared/docs/prior-art.md reads 691 as "no mmapped buffer" and
+		// expects EINVAL; no test in the code looks at the mapping.)
 		{Name: "UNIQUE_ENABLE(1024) after INIT_TRACE, before mmap", Want: check.UniqueEnable(0), Run: uniqueAt(initialized, BitmapWords)},
 		{Name: "ENABLE(TRACE_PC) after INIT_TRACE, before mmap", Want: check.Everywhere(0), Run: traceAt(initialized)},
 		// 700: a zero-sized bitmap.
@@ -65,6 +67,7 @@ func largestBitmap() check.Got {
 	return g
 }
 
+// Busy is the rows where the fd or the thread already has coverage on.
 func Busy() []check.Case {
 	return []check.Case{
 		// 691 comes before 693: the fd is in UNIQUE_PC mode, not INIT, so a

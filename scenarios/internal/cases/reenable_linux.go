@@ -7,10 +7,10 @@ import (
 	"github.com/kcovlab/kcovlab/scenarios/internal/check"
 )
 
-// KCOV_DISABLE ends in kcov_reset() (kcov.c:484-493): mode back to INIT,
-// trace back to the whole area, bitmap dropped. So after DISABLE the same
-// fd can be enabled again in either mode, and a TRACE_PC session after a
-// unique one counts at word 0 again.
+// Reenable is the rows that enable an fd again after KCOV_DISABLE, which
+// ends in kcov_reset() (kcov.c:483-494): mode back to INIT, trace back to
+// the whole area, bitmap dropped. So the same fd can be enabled again in
+// either mode, and a TRACE_PC session after a unique one counts at word 0.
 func Reenable() []check.Case {
 	return []check.Case{
 		{Name: "ENABLE(TRACE_PC) again after DISABLE", Want: check.Everywhere(0), Run: afterDisable(0, false)},

@@ -8,7 +8,8 @@ import (
 	"github.com/kcovlab/kcovlab/scenarios/internal/check"
 )
 
-// KCOV_RESET_TRACE (kcov.c:754-768) checks, in this order:
+// Reset is the rows of KCOV_RESET_TRACE (kcov.c:754-768), which checks,
+// in this order:
 //
 //	756-757  arg != 0 || current->kcov != kcov  -> EINVAL (not enabled, other thread, after DISABLE)
 //	759-760  WARN_ON(kcov->t != current)        -> EINVAL (unreachable from user space)
