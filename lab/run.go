@@ -14,6 +14,7 @@ import (
 	"github.com/kcovlab/kcovlab/images"
 	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/kconfig"
+	"github.com/kcovlab/kcovlab/internal/report"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/series"
 	"github.com/kcovlab/kcovlab/internal/sshlink"
@@ -52,6 +53,9 @@ func (r *run) do(ctx context.Context) (*results.Result, error) {
 	r.res.AddStage("total", time.Since(start))
 	if werr := r.res.Write(r.dir); werr != nil && err == nil {
 		err = &InfraError{Stage: "results", Err: werr}
+	}
+	if werr := report.WriteRunDir(r.dir, []*results.Result{r.res}); werr != nil && err == nil {
+		err = &InfraError{Stage: "report", Err: werr}
 	}
 	r.res.Summary(r.opts.Out)
 	fmt.Fprintf(r.opts.Out, "results: %s\n", r.dir)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/kbuild"
+	"github.com/kcovlab/kcovlab/internal/report"
 	"github.com/kcovlab/kcovlab/lab"
 	"github.com/kcovlab/kcovlab/scenarios"
 )
@@ -37,6 +38,8 @@ usage:
   kcovlab run [flags]     build the kernel and image (cached), boot, run scenarios
   kcovlab scenarios       list the scenarios
   kcovlab kernels         list the named kernels (and which are built)
+  kcovlab report RUN_DIR  rewrite junit.xml, results.ktap, report.html from result.json
+                          (-compare PREV_DIR: new failures, fixes, metrics that moved)
   kcovlab help            this text
 
 exit codes: 0 all scenarios passed, 1 a scenario failed, 2 usage error,
@@ -60,6 +63,8 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%-12s %s\n", n, scenarios.All[n].Summary)
 		}
 		return exitPass
+	case "report":
+		return cmdReport(args[1:], stdout, stderr)
 	case "kernels":
 		return cmdKernels(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -164,6 +169,54 @@ func cmdKernels(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "  none yet")
 	}
 	return exitPass
+}
+
+func cmdReport(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "write junit.xml, results.ktap, report.html here (default: RUN_DIR itself)")
+	prev := fs.String("compare", "", "previous run dir(s) or results tree to compare with")
+	rel := fs.Float64("tolerance", 0.10, "relative change of a metric that counts as moved")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() == 0 || (fs.NArg() > 1 && *out == "") {
+		fmt.Fprintln(stderr, "kcovlab report: give one RUN_DIR, or several with -o DIR")
+		return exitUsage
+	}
+	runs, err := report.Load(fs.Args()...)
+	if err != nil {
+		fmt.Fprintf(stderr, "kcovlab report: %v\n", err)
+		return exitUsage
+	}
+	dir := *out
+	if dir == "" {
+		dir = fs.Arg(0)
+	}
+	if err := report.WriteRunDir(dir, runs); err != nil {
+		fmt.Fprintf(stderr, "kcovlab report: %v\n", err)
+		return exitInfra
+	}
+	report.Summary(stdout, runs, report.IsTerminal(os.Stdout))
+	code := exitPass
+	for _, r := range runs {
+		if !r.Passed() {
+			code = exitFail
+		}
+	}
+	if *prev != "" {
+		old, err := report.Load(*prev)
+		if err != nil {
+			fmt.Fprintf(stderr, "kcovlab report: %v\n", err)
+			return exitUsage
+		}
+		d := report.Compare(old, runs, report.Tolerance{Relative: *rel})
+		d.Write(stdout)
+		if d.Regressed() {
+			code = exitFail
+		}
+	}
+	return code
 }
 
 // newLogger prints plain timestamped lines: "12:00:01 kernel: building steps=12".
