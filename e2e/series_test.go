@@ -50,11 +50,13 @@ type seriesCase struct {
 	ciBuilds bool
 }
 
+var allScenarios = []string{"unique", "ioctl", "reset", "overflow", "kselftest"}
+
 var seriesCases = []seriesCase{
-	{kernel: "vanilla", scenarios: []string{"unique", "kselftest"}, ciBuilds: true},
-	{kernel: "v2", scenarios: []string{"unique", "kselftest"}, ciBuilds: true},
-	{kernel: "v4", scenarios: []string{"unique", "kselftest"}, ciBuilds: true},
-	{kernel: "v2-nounique", scenarios: []string{"unique"}},
+	{kernel: "vanilla", scenarios: allScenarios, ciBuilds: true},
+	{kernel: "v2", scenarios: allScenarios, ciBuilds: true},
+	{kernel: "v4", scenarios: allScenarios, ciBuilds: true},
+	{kernel: "v2-nounique", scenarios: []string{"unique", "ioctl"}},
 }
 
 // TestSeriesKernels boots the series kernels: KCOV_UNIQUE_ENABLE works on

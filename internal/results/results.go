@@ -193,8 +193,13 @@ func metricsLine(s Scenario) string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	const most = 6
 	var parts []string
 	for _, k := range keys {
+		if len(parts) == most {
+			parts = append(parts, fmt.Sprintf("(+%d more in result.json)", len(keys)-most))
+			break
+		}
 		parts = append(parts, fmt.Sprintf("%s=%g", k, s.Metrics[k]))
 	}
 	return strings.Join(parts, " ")
