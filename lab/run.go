@@ -313,6 +313,8 @@ func errorKind(err error) string {
 		ie *InfraError
 	)
 	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "cancelled"
 	case errors.As(err, &ae), errors.As(err, &pe):
 		return "series"
 	case errors.As(err, &be):
@@ -323,8 +325,6 @@ func errorKind(err error) string {
 		return "scenario"
 	case errors.As(err, &ie):
 		return "infra"
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return "cancelled"
 	}
 	return "infra"
 }
