@@ -12,6 +12,7 @@ import (
 	"github.com/kcovlab/kcovlab/internal/ktap"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/sshlink"
+	"github.com/kcovlab/kcovlab/internal/symbolize"
 	"github.com/kcovlab/kcovlab/scenarios"
 )
 
@@ -66,9 +67,18 @@ func (r *run) runScenarios(ctx context.Context, g guestRunner) {
 		env.class = kernelClass(cfg)
 	}
 	os.MkdirAll(env.outDir, 0o755)
+	syms, err := symbolize.Open(r.kernel.Vmlinux)
+	if err != nil {
+		r.log.Warn("scenario: evidence stays unsymbolized", "err", err)
+	}
 	for _, s := range r.scenarios {
 		r.log.Info("scenario: running", "name", s.Name)
 		res := runScenario(ctx, g, s, env)
+		if syms != nil {
+			for i, e := range res.Evidence {
+				res.Evidence[i] = syms.Text(e)
+			}
+		}
 		r.log.Info("scenario: done", "name", s.Name, "verdict", res.Verdict, "seconds", int(res.Seconds))
 		r.res.Scenarios = append(r.res.Scenarios, res)
 	}

@@ -1,0 +1,72 @@
+package symbolize
+
+import (
+	"debug/elf"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// buildFixture compiles testdata/prog with symbols and DWARF and returns the
+// binary and the address of its marker function.
+func buildFixture(t *testing.T) (string, uint64) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds a Go binary")
+	}
+	bin := filepath.Join(t.TempDir(), "prog")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/prog").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v: %s", err, out)
+	}
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range syms {
+		if s.Name == "main.marker" {
+			return bin, s.Value
+		}
+	}
+	t.Fatal("main.marker not in the fixture")
+	return "", 0
+}
+
+func TestFixtureBinary(t *testing.T) {
+	bin, marker := buildFixture(t)
+	tab, err := Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, off, ok := tab.Func(marker + 2)
+	if !ok || name != "main.marker" || off != 2 {
+		t.Fatalf("Func = %q+%d %v", name, off, ok)
+	}
+	if !tab.HasDWARF() {
+		t.Fatal("the fixture has DWARF, the table does not see it")
+	}
+	file, line, ok := tab.Line(marker)
+	if !ok || !strings.HasSuffix(file, "prog/main.go") || line != 8 {
+		t.Errorf("Line = %s:%d %v, want prog/main.go:8", file, line, ok)
+	}
+	if d := tab.Describe(marker); !strings.HasPrefix(d, "main.marker+0x0 (") {
+		t.Errorf("Describe = %q", d)
+	}
+	if _, _, ok := tab.Func(1); ok {
+		t.Error("an address below every symbol was attributed")
+	}
+}
+
+func TestTextLeavesUnknownAddresses(t *testing.T) {
+	tab := &Table{syms: []sym{{addr: 0xffffffff81000000, size: 0x100, name: "read_tsc"}, {addr: 0xffffffff81000200, size: 0x10, name: "ksys_read"}}}
+	got := tab.Text("pc 0xffffffff81000010 and 0xffffffff81000150 and 0xffffffff81000204")
+	want := "pc read_tsc+0x10 and 0xffffffff81000150 and ksys_read+0x4"
+	if got != want {
+		t.Errorf("Text = %q, want %q", got, want)
+	}
+}
