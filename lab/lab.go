@@ -74,13 +74,17 @@ type Options struct {
 // whose fault it was.
 func Run(ctx context.Context, opts Options) (*results.Result, error) {
 	if err := opts.defaults(); err != nil {
-		return nil, &InfraError{Stage: "options", Err: err}
+		return nil, &UsageError{err.Error()}
 	}
 	selected, err := selectScenarios(opts.Scenarios)
 	if err != nil {
 		return nil, err
 	}
-	r := &run{opts: opts, log: opts.Log, scenarios: selected}
+	def, err := opts.kernelDef()
+	if err != nil {
+		return nil, err
+	}
+	r := &run{opts: opts, log: opts.Log, scenarios: selected, def: def}
 	return r.do(ctx)
 }
 

@@ -84,11 +84,7 @@ func (r *run) timed(stage string, fn func() error) error {
 }
 
 func (r *run) buildKernel(ctx context.Context) error {
-	def, err := r.opts.kernelDef()
-	if err != nil {
-		return err
-	}
-	r.def = def
+	def := r.def
 	spec, err := r.kernelSpec(ctx, def)
 	if err != nil {
 		return err

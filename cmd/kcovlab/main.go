@@ -38,6 +38,8 @@ usage:
   kcovlab run [flags]     build the kernel and image (cached), boot, run scenarios
   kcovlab scenarios       list the scenarios
   kcovlab kernels         list the named kernels (and which are built)
+  kcovlab nightly [flags] every kernel x every scenario into RESULTS/nightly-DATE,
+                          compared with the previous nightly there
   kcovlab report RUN_DIR  rewrite junit.xml, results.ktap, report.html from result.json
                           (-compare PREV_DIR: new failures, fixes, metrics that moved)
   kcovlab help            this text
@@ -63,6 +65,8 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%-12s %s\n", n, scenarios.All[n].Summary)
 		}
 		return exitPass
+	case "nightly":
+		return cmdNightly(args[1:], stdout, stderr)
 	case "report":
 		return cmdReport(args[1:], stdout, stderr)
 	case "kernels":
@@ -77,26 +81,12 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var o lab.Options
-	var scen string
-	fs.StringVar(&o.KernelSrc, "kernel-src", "", "local kernel source tree (default: unpack --tarball)")
+	scen := fs.String("scenario", "smoke", "comma-separated scenarios to run (see `kcovlab scenarios`)")
 	fs.StringVar(&o.Kernel, "kernel", "", "named kernel to build and boot (see `kcovlab kernels`; default vanilla)")
 	fs.StringVar(&o.Series, "series", "", "series to apply: v2, v4 (shipped in patches/), an mbox, a dir of .patch files or REPO:RANGE")
 	exclude := fs.String("exclude", "", "comma-separated patch numbers to leave out of the series, e.g. 1")
-	fs.StringVar(&o.Tarball, "tarball", kbuild.DefaultTarball, "kernel source tarball")
-	fs.StringVar(&o.ModuleDir, "src", "", "kcovlab source dir, for the guest image (default: found from the working dir)")
-	fs.StringVar(&o.CacheDir, "cache", lab.DefaultCacheDir(), "cache for sources, kernels and images")
-	fs.StringVar(&o.ResultsDir, "results", "", "results root (default: <src>/results)")
-	fs.StringVar(&scen, "scenario", "smoke", "comma-separated scenarios to run (see `kcovlab scenarios`)")
-	fs.StringVar(&o.Accel, "accel", "auto", "auto (probe KVM, fall back to TCG), kvm or tcg")
-	fs.StringVar(&o.QEMU, "qemu", "qemu-system-x86_64", "QEMU binary")
-	fs.IntVar(&o.CPUs, "cpus", 2, "guest vCPUs")
-	fs.IntVar(&o.MemoryMB, "memory", 1024, "guest memory in MiB")
-	fs.IntVar(&o.Jobs, "jobs", runtime.NumCPU(), "make -j")
-	fs.DurationVar(&o.BootTimeout, "boot-timeout", 0, "boot-to-SSH limit (default 3m under TCG, 1m under KVM)")
-	fs.DurationVar(&o.ScenarioTimeout, "scenario-timeout", 5*time.Minute, "limit per scenario")
-	verbose := fs.Bool("v", false, "log debug lines (commands run)")
+	verbose := commonFlags(fs, &o, stderr)
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -104,7 +94,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kcovlab run: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
-	o.Scenarios = strings.Split(scen, ",")
+	o.Scenarios = strings.Split(*scen, ",")
 	if *exclude != "" {
 		for _, f := range strings.Split(*exclude, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -115,16 +105,52 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			o.Exclude = append(o.Exclude, n)
 		}
 	}
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	o.Log = newLogger(stderr, level)
-	o.Out = stdout
+	o.Log, o.Out = newLogger(stderr, *verbose), stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	_, err := lab.Run(ctx, o)
 	return exitCode(err, stderr)
+}
+
+func cmdNightly(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("nightly", flag.ContinueOnError)
+	var no lab.NightlyOptions
+	kernels := fs.String("kernels", "", "comma-separated kernels (default: every named kernel)")
+	scen := fs.String("scenario", "", "comma-separated scenarios (default: all)")
+	fs.Float64Var(&no.Tolerance, "tolerance", 0.10, "relative change of a metric that counts as moved")
+	verbose := commonFlags(fs, &no.Options, stderr)
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return exitUsage
+	}
+	if *kernels != "" {
+		no.Kernels = strings.Split(*kernels, ",")
+	}
+	if *scen != "" {
+		no.Scenarios = strings.Split(*scen, ",")
+	}
+	no.Log, no.Out = newLogger(stderr, *verbose), stdout
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	_, err := lab.Nightly(ctx, no)
+	return exitCode(err, stderr)
+}
+
+// commonFlags registers the flags run and nightly share.
+func commonFlags(fs *flag.FlagSet, o *lab.Options, stderr io.Writer) *bool {
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.Tarball, "tarball", kbuild.DefaultTarball, "kernel source tarball")
+	fs.StringVar(&o.KernelSrc, "kernel-src", "", "local kernel source tree (default: unpack --tarball)")
+	fs.StringVar(&o.ModuleDir, "src", "", "kcovlab source dir, for the guest image (default: found from the working dir)")
+	fs.StringVar(&o.CacheDir, "cache", lab.DefaultCacheDir(), "cache for sources, kernels and images")
+	fs.StringVar(&o.ResultsDir, "results", "", "results root (default: <src>/results)")
+	fs.StringVar(&o.Accel, "accel", "auto", "auto (probe KVM, fall back to TCG), kvm or tcg")
+	fs.StringVar(&o.QEMU, "qemu", "qemu-system-x86_64", "QEMU binary")
+	fs.IntVar(&o.CPUs, "cpus", 2, "guest vCPUs")
+	fs.IntVar(&o.MemoryMB, "memory", 1024, "guest memory in MiB")
+	fs.IntVar(&o.Jobs, "jobs", runtime.NumCPU(), "make -j")
+	fs.DurationVar(&o.BootTimeout, "boot-timeout", 0, "boot-to-SSH limit (default 3m under TCG, 1m under KVM)")
+	fs.DurationVar(&o.ScenarioTimeout, "scenario-timeout", 5*time.Minute, "limit per scenario")
+	return fs.Bool("v", false, "log debug lines (commands run)")
 }
 
 func exitCode(err error, stderr io.Writer) int {
@@ -220,7 +246,11 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 }
 
 // newLogger prints plain timestamped lines: "12:00:01 kernel: building steps=12".
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+func newLogger(w io.Writer, verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
 		Level: level,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
