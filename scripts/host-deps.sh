@@ -8,6 +8,7 @@ packages=(
 	clang-22 lld-22 llvm-22
 	linux-source-6.12
 	make flex bison bc libelf-dev libssl-dev cpio xz-utils git ca-certificates
+	chromium
 )
 
 missing=()
