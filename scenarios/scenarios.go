@@ -11,6 +11,7 @@ package scenarios
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"sort"
@@ -137,6 +138,20 @@ type Outcome struct {
 	Evidence []string           `json:"evidence,omitempty"`
 	// Error is set when the program could not measure at all.
 	Error string `json:"error,omitempty"`
+}
+
+// Main is the body of every JSON scenario program: it parses -kernel (the
+// class the host derived from the kernel's config, "" when not given), runs
+// measure, and prints the outcome. A measure error means nothing could be
+// measured and goes into Outcome.Error; the program still exits 0.
+func Main(name string, measure func(o *Outcome, kernel string) error) {
+	kernel := flag.String("kernel", "", "what the host built: unique, nounique or unpatched")
+	flag.Parse()
+	o := Outcome{Scenario: name, Metrics: map[string]float64{}}
+	if err := measure(&o, *kernel); err != nil {
+		o.Error = err.Error()
+	}
+	Emit(o)
 }
 
 // Emit prints o as one JSON line on stdout. Scenario programs end with it.

@@ -11,7 +11,6 @@
 package main
 
 import (
-	"flag"
 
 	"github.com/kcovlab/kcovlab/internal/kcov"
 	"github.com/kcovlab/kcovlab/scenarios"
@@ -19,15 +18,7 @@ import (
 	"github.com/kcovlab/kcovlab/scenarios/internal/check"
 )
 
-func main() {
-	kernel := flag.String("kernel", "", "what the host built: unique, nounique or unpatched")
-	flag.Parse()
-	o := scenarios.Outcome{Scenario: "ioctl", Metrics: map[string]float64{}}
-	if err := measure(&o, *kernel); err != nil {
-		o.Error = err.Error()
-	}
-	scenarios.Emit(o)
-}
+func main() { scenarios.Main("ioctl", measure) }
 
 func measure(o *scenarios.Outcome, kernel string) error {
 	class, err := check.ParseClass(kernel)

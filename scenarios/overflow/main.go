@@ -25,7 +25,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 
 	"github.com/kcovlab/kcovlab/internal/kcov"
@@ -33,15 +32,7 @@ import (
 	"github.com/kcovlab/kcovlab/scenarios/internal/check"
 )
 
-func main() {
-	kernel := flag.String("kernel", "", "what the host built: unique, nounique or unpatched")
-	flag.Parse()
-	o := scenarios.Outcome{Scenario: "overflow", Metrics: map[string]float64{}}
-	if err := measure(&o, *kernel); err != nil {
-		o.Error = err.Error()
-	}
-	scenarios.Emit(o)
-}
+func main() { scenarios.Main("overflow", measure) }
 
 // run is one execution of the scenario.
 type run struct {

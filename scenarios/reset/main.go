@@ -24,7 +24,6 @@
 package main
 
 import (
-	"flag"
 	"os"
 
 	"github.com/kcovlab/kcovlab/internal/kcov"
@@ -43,13 +42,7 @@ func main() {
 	if mode := os.Getenv(childEnv); mode != "" {
 		os.Exit(child(mode))
 	}
-	kernel := flag.String("kernel", "", "what the host built: unique, nounique or unpatched")
-	flag.Parse()
-	o := scenarios.Outcome{Scenario: "reset", Metrics: map[string]float64{}}
-	if err := measure(&o, *kernel); err != nil {
-		o.Error = err.Error()
-	}
-	scenarios.Emit(o)
+	scenarios.Main("reset", measure)
 }
 
 // run is one execution of the scenario.

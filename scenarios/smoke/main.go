@@ -13,15 +13,9 @@ import (
 
 const bufWords = 64 << 10
 
-func main() {
-	o := scenarios.Outcome{Scenario: "smoke"}
-	if err := measure(&o); err != nil {
-		o.Error = err.Error()
-	}
-	scenarios.Emit(o)
-}
+func main() { scenarios.Main("smoke", measure) }
 
-func measure(o *scenarios.Outcome) error {
+func measure(o *scenarios.Outcome, _ string) error {
 	d, err := kcov.Open("")
 	if err != nil {
 		return err

@@ -8,7 +8,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"syscall"
 
@@ -21,15 +20,7 @@ const (
 	bitmapWords = 4 << 10
 )
 
-func main() {
-	kernel := flag.String("kernel", "", "what the host built: unique, nounique or unpatched")
-	flag.Parse()
-	o := scenarios.Outcome{Scenario: "unique", Metrics: map[string]float64{}}
-	if err := measure(&o, *kernel); err != nil {
-		o.Error = err.Error()
-	}
-	scenarios.Emit(o)
-}
+func main() { scenarios.Main("unique", measure) }
 
 func measure(o *scenarios.Outcome, kernel string) error {
 	want, ok := map[string]syscall.Errno{"unique": 0, "nounique": kcov.ENOTSUPP, "unpatched": syscall.ENOTTY}[kernel]
