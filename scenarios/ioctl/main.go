@@ -11,7 +11,6 @@
 package main
 
 import (
-
 	"github.com/kcovlab/kcovlab/internal/kcov"
 	"github.com/kcovlab/kcovlab/scenarios"
 	"github.com/kcovlab/kcovlab/scenarios/internal/cases"
