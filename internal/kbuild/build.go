@@ -1,7 +1,6 @@
 package kbuild
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -305,20 +304,3 @@ func isStep(line string) bool {
 }
 
 var errNoArtifact = errors.New("build finished without the expected artifact")
-
-// scanSteps counts step lines in an existing build log.
-func scanSteps(path string) int {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	n := 0
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if isStep(s.Text()) {
-			n++
-		}
-	}
-	return n
-}

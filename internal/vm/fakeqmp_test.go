@@ -50,14 +50,6 @@ func newFakeQMP(t *testing.T) *fakeQMP {
 	}
 }
 
-// startFakeQMP returns a listening fake.
-func startFakeQMP(t *testing.T) *fakeQMP {
-	t.Helper()
-	f := newFakeQMP(t)
-	f.listen()
-	return f
-}
-
 func (f *fakeQMP) listen() {
 	f.t.Helper()
 	ln, err := net.Listen("unix", f.path)
