@@ -228,3 +228,21 @@ func TestKernelClass(t *testing.T) {
 		}
 	}
 }
+
+func TestFoldTrials(t *testing.T) {
+	trials := []results.Scenario{
+		{Verdict: results.Pass, Metrics: map[string]float64{"dups": 0, "pcs": 10}, Evidence: []string{"ok"}},
+		{Verdict: results.Fail, Metrics: map[string]float64{"dups": 3, "pcs": 12}, Error: "3 repeats"},
+		{Verdict: results.Pass, Metrics: map[string]float64{"dups": 0, "pcs": 11}},
+	}
+	got := foldTrials("guardrace", trials)
+	if got.Verdict != results.Fail || got.Metrics["trials"] != 3 || got.Metrics["trials_failed"] != 1 || got.Metrics["dups"] != 3 || got.Metrics["pcs"] != 33 {
+		t.Errorf("folded %+v", got)
+	}
+	if !strings.Contains(got.Error, "trial 2: fail 3 repeats") || got.Evidence[0] != "trial 1: ok" {
+		t.Errorf("error %q evidence %q", got.Error, got.Evidence)
+	}
+	if worse(results.Fail, results.Error) != results.Error || worse(results.Pass, results.Skip) != results.Pass {
+		t.Error("verdict order")
+	}
+}

@@ -2,7 +2,6 @@ package lab
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/series"
 	"github.com/kcovlab/kcovlab/internal/sshlink"
+	"github.com/kcovlab/kcovlab/internal/symbolize"
 	"github.com/kcovlab/kcovlab/internal/vm"
 	"github.com/kcovlab/kcovlab/scenarios"
 )
@@ -32,6 +32,8 @@ type run struct {
 	def       KernelDef
 	kernel    *kbuild.Kernel
 	image     *images.Image
+	key       *sshlink.KeyPair
+	syms      *symbolize.Table
 	accel     vm.Accel
 }
 
@@ -193,58 +195,6 @@ func (r *run) chooseAccel(ctx context.Context) {
 	r.log.Info("vm: accelerator", "accel", r.accel, "why", r.res.AccelReason)
 }
 
-// boot starts the VM, waits for SSH, runs the scenarios and stops the VM.
-func (r *run) boot(ctx context.Context) (err error) {
-	key, err := sshlink.GenerateKey(filepath.Join(r.dir, "keys", "id_ed25519"), "kcovlab-"+r.res.RunID)
-	if err != nil {
-		return &InfraError{Stage: "keys", Err: err}
-	}
-	hostKey, err := sshlink.ReadPublicKey(r.image.HostKeyPub)
-	if err != nil {
-		return &InfraError{Stage: "keys", Err: err}
-	}
-	port, err := vm.FreePort()
-	if err != nil {
-		return &InfraError{Stage: "vm", Err: err}
-	}
-	qmpDir, err := os.MkdirTemp("", "kcovlab-qmp-")
-	if err != nil {
-		return &InfraError{Stage: "vm", Err: err}
-	}
-	defer os.RemoveAll(qmpDir)
-	console := filepath.Join(r.dir, "console.log")
-	vo := vm.Options{
-		QEMU: r.opts.QEMU, Kernel: r.kernel.BzImage, Initrd: r.image.Initramfs,
-		Append: []string{"kcovlab.authkey=" + base64.StdEncoding.EncodeToString([]byte(key.AuthorizedLine()))},
-		Accel:  r.accel, CPUs: r.opts.CPUs, MemoryMB: r.opts.MemoryMB,
-		SSHPort: port, QMPSocket: filepath.Join(qmpDir, "qmp.sock"), ConsoleLog: console,
-	}
-	bootStart := time.Now()
-	m, err := vm.Start(ctx, vo, r.log)
-	if err != nil {
-		return &InfraError{Stage: "vm", Err: err}
-	}
-	r.res.QEMUArgv = m.Argv()
-	os.WriteFile(filepath.Join(r.dir, "qemu.argv"), []byte(quoteArgv(m.Argv())+"\n"), 0o644)
-	defer func() {
-		if cerr := m.Close(); cerr != nil && err == nil {
-			r.log.Warn("vm: close", "err", cerr)
-		}
-	}()
-	cfg := sshlink.Config{User: "root", Key: key.Signer, HostKey: hostKey}
-	client, err := r.waitSSH(ctx, m, port, cfg, console)
-	r.res.AddStage("boot", time.Since(bootStart))
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	if st, err := m.Status(ctx); err == nil {
-		r.log.Info("vm: ready", "qmp_status", st, "boot", time.Since(bootStart).Round(time.Millisecond).String())
-	}
-	r.runScenarios(ctx, client)
-	return r.shutdown(ctx, m)
-}
-
 func (r *run) waitSSH(ctx context.Context, m *vm.Machine, port int, cfg sshlink.Config, console string) (*sshlink.Client, error) {
 	timeout := r.opts.BootTimeout
 	if timeout == 0 {
@@ -273,19 +223,6 @@ func (r *run) waitSSH(ctx context.Context, m *vm.Machine, port int, cfg sshlink.
 func bootError(console, reason string, err error) *BootError {
 	raw, _ := os.ReadFile(console)
 	return &BootError{Reason: reason, ConsoleTail: tail(string(raw), 40), Crash: FindCrash(string(raw)), Err: err}
-}
-
-// shutdown asks QEMU to quit over QMP and waits for it.
-func (r *run) shutdown(ctx context.Context, m *vm.Machine) error {
-	t := time.Now()
-	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := m.Quit(qctx); err != nil {
-		r.log.Warn("vm: QMP quit failed, killing", "err", err)
-	}
-	m.Close()
-	r.res.AddStage("shutdown", time.Since(t))
-	return nil
 }
 
 func quoteArgv(argv []string) string {

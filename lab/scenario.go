@@ -33,6 +33,10 @@ type scenarioEnv struct {
 	series string
 	// class is what the kernel's config says of KCOV_UNIQUE_ENABLE.
 	class string
+	// syms turns kernel addresses in evidence into function names.
+	syms *symbolize.Table
+	// extraArgs are appended to the scenario's command (e.g. -trial=3).
+	extraArgs string
 }
 
 // Kernel classes, as scenario programs take them.
@@ -54,8 +58,7 @@ func kernelClass(dotconfig []byte) string {
 	return classUnpatched
 }
 
-func (r *run) runScenarios(ctx context.Context, g guestRunner) {
-	t := time.Now()
+func (r *run) scenarioEnv() scenarioEnv {
 	env := scenarioEnv{
 		timeout: r.opts.ScenarioTimeout, outDir: filepath.Join(r.dir, "scenarios"),
 		kernelFiles: map[string]bool{}, series: r.def.Series,
@@ -67,17 +70,34 @@ func (r *run) runScenarios(ctx context.Context, g guestRunner) {
 		env.class = kernelClass(cfg)
 	}
 	os.MkdirAll(env.outDir, 0o755)
-	syms, err := symbolize.Open(r.kernel.Vmlinux)
-	if err != nil {
-		r.log.Warn("scenario: evidence stays unsymbolized", "err", err)
+	if r.syms == nil {
+		syms, err := symbolize.Open(r.kernel.Vmlinux)
+		if err != nil {
+			r.log.Warn("scenario: evidence stays unsymbolized", "err", err)
+		}
+		r.syms = syms
 	}
-	for _, s := range r.scenarios {
+	env.syms = r.syms
+	return env
+}
+
+// runScenarios runs list in one guest. If the guest dies (a kernel crash
+// ends QEMU: panic=-1, oops=panic), the scenario that was running carries
+// the crash and the rest are reported as not run.
+func (r *run) runScenarios(ctx context.Context, g *guest, list []scenarios.Scenario) {
+	t := time.Now()
+	env := r.scenarioEnv()
+	for i, s := range list {
 		r.log.Info("scenario: running", "name", s.Name)
-		res := runScenario(ctx, g, s, env)
-		if syms != nil {
-			for i, e := range res.Evidence {
-				res.Evidence[i] = syms.Text(e)
+		res := runScenario(ctx, g.client, s, env)
+		if crash := g.crashed(); crash != nil {
+			res.Verdict, res.Error = results.Error, "kernel crashed: "+crash.Title+"\n"+crash.Report
+			r.log.Error("scenario: the kernel crashed", "name", s.Name, "crash", crash.Title)
+			r.res.Scenarios = append(r.res.Scenarios, res)
+			for _, rest := range list[i+1:] {
+				r.res.Scenarios = append(r.res.Scenarios, results.Scenario{Name: rest.Name, Verdict: results.Error, Error: "not run: the kernel crashed during " + s.Name})
 			}
+			break
 		}
 		r.log.Info("scenario: done", "name", s.Name, "verdict", res.Verdict, "seconds", int(res.Seconds))
 		r.res.Scenarios = append(r.res.Scenarios, res)
@@ -100,6 +120,7 @@ func runScenario(ctx context.Context, g guestRunner, s scenarios.Scenario, env s
 	if s.NeedsKernelClass {
 		command += " -kernel=" + env.class
 	}
+	command += env.extraArgs
 	stdout, stderr, code, err := g.Output(ctx, command)
 	res.ExitCode, res.Seconds = code, time.Since(start).Seconds()
 	os.WriteFile(filepath.Join(env.outDir, s.Name+".stdout"), stdout, 0o644)
@@ -112,6 +133,11 @@ func runScenario(ctx context.Context, g guestRunner, s scenarios.Scenario, env s
 		judgeKTAP(&res, stdout, env.series)
 	} else {
 		judgeJSON(&res, s.Name, stdout, stderr, code)
+	}
+	if env.syms != nil {
+		for i, e := range res.Evidence {
+			res.Evidence[i] = env.syms.Text(e)
+		}
 	}
 	return res
 }

@@ -27,6 +27,10 @@ type Scenario struct {
 	Package string
 	// Args are passed to the program.
 	Args []string
+	// FreshBoots > 0 runs the scenario that many times, each in a freshly
+	// booted guest (state assigned once per boot, e.g. KCOV guard indices),
+	// passing -trial=N.
+	FreshBoots int
 	// NeedsKernelClass: the lab passes -kernel=unique|nounique|unpatched,
 	// what the kernel's config says KCOV_UNIQUE_ENABLE should do.
 	NeedsKernelClass bool

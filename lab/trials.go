@@ -1,0 +1,80 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/scenarios"
+)
+
+// splitFresh separates scenarios that run in the shared guest from those
+// that need a fresh boot per trial.
+func splitFresh(list []scenarios.Scenario) (plain, fresh []scenarios.Scenario) {
+	for _, s := range list {
+		if s.FreshBoots > 0 {
+			fresh = append(fresh, s)
+		} else {
+			plain = append(plain, s)
+		}
+	}
+	return plain, fresh
+}
+
+// runTrials boots a fresh guest for each trial of s (its state, e.g. KCOV
+// guard indices, is assigned once per boot) and folds the trials into one
+// result: metrics summed, per-trial evidence, pass only if every trial passed.
+func (r *run) runTrials(ctx context.Context, s scenarios.Scenario) error {
+	t := time.Now()
+	env := r.scenarioEnv()
+	var trials []results.Scenario
+	for k := 1; k <= s.FreshBoots; k++ {
+		g, err := r.startGuest(ctx, fmt.Sprintf("console-%s-%d.log", s.Name, k))
+		if err != nil {
+			return err
+		}
+		env.extraArgs = fmt.Sprintf(" -trial=%d", k)
+		res := runScenario(ctx, g.client, s, env)
+		if crash := g.crashed(); crash != nil {
+			res.Verdict, res.Error = results.Error, "kernel crashed: "+crash.Title
+		}
+		r.stopGuest(ctx, g, true)
+		r.log.Info("scenario: trial done", "name", s.Name, "trial", k, "verdict", res.Verdict)
+		trials = append(trials, res)
+	}
+	r.res.Scenarios = append(r.res.Scenarios, foldTrials(s.Name, trials))
+	r.res.AddStage("trials:"+s.Name, time.Since(t))
+	return nil
+}
+
+func foldTrials(name string, trials []results.Scenario) results.Scenario {
+	out := results.Scenario{Name: name, Verdict: results.Pass, Metrics: map[string]float64{"trials": float64(len(trials))}}
+	var errs []string
+	for i, tr := range trials {
+		for k, v := range tr.Metrics {
+			out.Metrics[k] += v
+		}
+		out.Seconds += tr.Seconds
+		if tr.Verdict != results.Pass && tr.Verdict != results.Skip {
+			out.Metrics["trials_failed"]++
+			errs = append(errs, fmt.Sprintf("trial %d: %s %s", i+1, tr.Verdict, tr.Error))
+		}
+		for _, e := range tr.Evidence {
+			out.Evidence = append(out.Evidence, fmt.Sprintf("trial %d: %s", i+1, e))
+		}
+		out.Verdict = worse(out.Verdict, tr.Verdict)
+	}
+	out.Error = strings.Join(errs, "\n")
+	return out
+}
+
+// worse orders verdicts: error beats fail beats pass; skip counts as pass.
+func worse(a, b string) string {
+	rank := map[string]int{results.Pass: 0, results.Skip: 0, results.Fail: 1, results.Error: 2}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
