@@ -94,6 +94,19 @@ var All = map[string]Scenario{
 		Package:          modulePath + "overflow",
 		NeedsKernelClass: true,
 	},
+	"irqnoise": {
+		Name:             "irqnoise",
+		Summary:          "spurious coverage: one cheap syscall 3000x on CPU 0, idle vs under load; PCs outside the most common set ranked by runs (tsc.c without patch 01)",
+		Package:          modulePath + "irqnoise",
+		NeedsKernelClass: true,
+	},
+	"guardrace": {
+		Name:             "guardrace",
+		Summary:          "fresh-guard race: threads in unique mode reach unindexed guards together; no PC twice, bitmap bits == records; one trial per fresh boot",
+		Package:          modulePath + "guardrace",
+		NeedsKernelClass: true,
+		FreshBoots:       3,
+	},
 	"kselftest": {
 		Name:       "kselftest",
 		Summary:    "the series' own tools/testing/selftests/kcov/kcov_test, one result per KTAP case",

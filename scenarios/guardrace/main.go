@@ -1,0 +1,261 @@
+//go:build linux
+
+// Command guardrace is one trial of the fresh-guard race. With
+// CONFIG_KCOV_UNIQUE a coverage call site (guard) gets its bitmap index the
+// first time it runs with unique mode on, once per boot, in init_pc_guard
+// (atomic_inc_return of kcov_guard_max_index, cmpxchg into the guard; a
+// thread that loses keeps the winner's index and parks its own in a
+// per-CPU slot). The host runs this program once per fresh boot, so the
+// guards of the path set below are still without an index.
+//
+// -threads threads (default 4), each on its own locked OS thread with its
+// own fd and a fresh 64K-word buffer, enable unique mode with a bitmap of
+// a quarter of it, released together by a spin barrier, run the same 16
+// less common syscalls (statx of /proc/self/status, getrlimit, prlimit64,
+// sched_getattr, timerfd, memfd, FIONREAD on a pipe, uname, sysinfo,
+// getcpu, eventfd, capget, getrusage, sched_rr_get_interval, inotify,
+// pidfd_open; raw, no Go syscall bookkeeping) and disable. Each thread ran
+// them once with coverage off first, which warms caches without indexing
+// any guard. A probe session just before the race (two other syscalls)
+// gives the highest bitmap index in use then; a single-thread reference
+// session of the same syscalls runs after the race.
+//
+// Per session, read after DISABLE with nothing reset in between:
+//
+//	(a) no PC is recorded twice;
+//	(b) bitmap bits set == records, when the trace did not saturate.
+//
+// And (c) the union of the threads' PCs is compared with the reference's
+// (union_minus_ref, ref_minus_union; a PC only one thread recorded is
+// often that thread's noise: an interrupt, a contended lock). It passes iff
+// every session ran and (a) and (b) held in all of them, the reference's
+// included; (c) is reported, not judged. On kernels without
+// CONFIG_KCOV_UNIQUE it does not apply: metric skipped=1, pass. -trial N is
+// only echoed into the evidence.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"time"
+
+	"github.com/kcovlab/kcovlab/internal/kcov"
+	"github.com/kcovlab/kcovlab/scenarios"
+	"github.com/kcovlab/kcovlab/scenarios/internal/check"
+	"github.com/kcovlab/kcovlab/scenarios/internal/guards"
+	"github.com/kcovlab/kcovlab/scenarios/internal/pcset"
+)
+
+var (
+	threadsFlag = flag.Int("threads", 4, "threads racing on the fresh guards")
+	trialFlag   = flag.Int("trial", 0, "trial number, echoed into the evidence (the host runs one trial per boot)")
+)
+
+const (
+	maxThreads = 64
+	gcLimit    = 256 << 20
+	listMax    = 10 // PCs listed per evidence line or group
+)
+
+func main() { scenarios.Main("guardrace", measure) }
+
+func measure(o *scenarios.Outcome, kernel string) error {
+	class, err := check.ParseClass(kernel)
+	if err != nil {
+		return err
+	}
+	n := *threadsFlag
+	if n < 1 || n > maxThreads {
+		return fmt.Errorf("-threads %d: want 1 to %d", n, maxThreads)
+	}
+	m := o.Metrics
+	m["threads"] = float64(n)
+	if class != check.Unique {
+		m["skipped"] = 1
+		o.Pass = true
+		o.Evidence = append(o.Evidence, fmt.Sprintf("trial %d: does not apply: guards get bitmap indices only with CONFIG_KCOV_UNIQUE; kernel is %s", *trialFlag, class))
+		return nil
+	}
+	m["skipped"] = 0
+	d, err := kcov.Open("")
+	if err != nil {
+		return err
+	}
+	d.Close()
+	if runtime.GOMAXPROCS(0) < n+2 {
+		runtime.GOMAXPROCS(n + 2) // a P for every racing thread: none waits in the scheduler mid-session
+	}
+	defer holdGC()()
+
+	probe := runSessions(probeOps, 1)[0]
+	race := runSessions(pathOps, n)
+	ref := runSessions(pathOps, 1)[0]
+	if !slices.ContainsFunc(race, func(s session) bool { return s.err == nil }) {
+		return fmt.Errorf("no racing thread could run: %w", race[0].err)
+	}
+	t := &trial{m: m, n: n}
+	t.judge(probe, race, ref)
+	o.Evidence = t.r.Evidence
+	o.Pass = t.r.OK()
+	return nil
+}
+
+// holdGC collects garbage now and then only if the heap nears gcLimit, so
+// that no collection stops a thread mid-session; the returned func
+// restores the collector.
+func holdGC() (restore func()) {
+	runtime.GC()
+	percent, limit := debug.SetGCPercent(-1), debug.SetMemoryLimit(gcLimit)
+	return func() {
+		debug.SetGCPercent(percent)
+		debug.SetMemoryLimit(limit)
+	}
+}
+
+// trial turns the sessions into checks, metrics and evidence.
+type trial struct {
+	r check.Report
+	m map[string]float64
+	n int
+}
+
+func (t *trial) judge(probe session, race []session, ref session) {
+	t.r.Note("trial %d: %d threads, each on its own fd and locked thread, UNIQUE_ENABLE(%d) on a %d-word buffer, released together by a spin barrier; path set: %s",
+		*trialFlag, t.n, bitmapWords, bufWords, opNames(pathOps))
+	failed := 0
+	var sets []pcset.Set
+	var bitmaps [][]uint64
+	var sum struct{ dups, dupPCs, mismatch, unjudged, records int }
+	for i, s := range race {
+		name := fmt.Sprintf("thread %d", i)
+		if !t.ran(name, s) {
+			failed++
+			continue
+		}
+		c := t.check(name, s)
+		sum.dups += c.DupRecords
+		sum.dupPCs += len(c.Dups)
+		sum.records += c.Records
+		if c.Mismatch {
+			sum.mismatch++
+		}
+		if !c.Judged {
+			sum.unjudged++
+		}
+		sets = append(sets, pcset.Of(s.Trace.PCs))
+		bitmaps = append(bitmaps, s.Bitmap)
+	}
+	t.m["threads_failed"] = float64(failed)
+	t.m["dup_records"], t.m["dup_pcs"] = float64(sum.dups), float64(sum.dupPCs)
+	t.m["bitmap_mismatch_threads"], t.m["unjudged_threads"] = float64(sum.mismatch), float64(sum.unjudged)
+	t.m["records_total"] = float64(sum.records)
+	t.m["overlap"] = check.Bool(overlap(race))
+	t.timing(race)
+	union := guards.Or(bitmaps...)
+	t.m["bits_union"] = float64(kcov.BitmapCount(union))
+	t.m["max_bit"] = float64(guards.MaxBit(union))
+	t.fresh(probe, union)
+
+	if t.ran("reference", ref) {
+		c := t.check("reference", ref)
+		t.m["ref_dup_records"], t.m["ref_bitmap_mismatch"] = float64(c.DupRecords), check.Bool(c.Mismatch)
+		t.compare(sets, pcset.Of(ref.Trace.PCs))
+		t.r.Note("op results (reference): %s", opResults(pathOps, ref.errnos))
+		for i, s := range race {
+			if s.err == nil && !slices.Equal(s.errnos, ref.errnos) {
+				t.r.Note("thread %d op results differ: %s", i, opResults(pathOps, s.errnos))
+			}
+		}
+	}
+	t.r.Metrics("checks", t.m)
+}
+
+// ran records whether a session could run at all.
+func (t *trial) ran(name string, s session) bool {
+	if s.err == nil {
+		return true
+	}
+	detail := s.err.Error()
+	if errors.Is(s.err, kcov.ErrUnsupported) {
+		detail += " (the host said CONFIG_KCOV_UNIQUE=y)"
+	}
+	t.r.Check(name+": session ran", false, detail)
+	return false
+}
+
+// check judges one session, (a) and (b), as one evidence line, plus its
+// repeated PCs.
+func (t *trial) check(name string, s session) guards.Check {
+	c := guards.Judge(s.Session)
+	bits := fmt.Sprintf("%d bits set", c.Bits)
+	if !c.Judged {
+		bits += " (not compared: saturated)"
+	}
+	t.r.Check(name+": no PC recorded twice, bitmap bits set == records", c.OK(),
+		fmt.Sprintf("cpu %d->%d, %d us: %d records, %d distinct, %d repeated records, %s, highest index %d",
+			s.cpuStart, s.cpuEnd, s.end.Sub(s.start).Microseconds(), c.Records, c.Distinct, c.DupRecords, bits, c.MaxBit))
+	for _, d := range c.Dups[:min(listMax, len(c.Dups))] {
+		t.r.Note("%s: %s recorded %d times", name, pcset.Hex(d.PC), d.N)
+	}
+	return c
+}
+
+// timing notes how the threads' sessions lay in time.
+func (t *trial) timing(race []session) {
+	var t0 time.Time
+	for _, s := range race {
+		if s.err == nil && (t0.IsZero() || s.start.Before(t0)) {
+			t0 = s.start
+		}
+	}
+	var spans []string
+	for i, s := range race {
+		if s.err == nil {
+			spans = append(spans, fmt.Sprintf("%d: %d-%d", i, s.start.Sub(t0).Microseconds(), s.end.Sub(t0).Microseconds()))
+		}
+	}
+	t.r.Note("sessions in us from the first enable (%s): %v", overlapText(t.m["overlap"] == 1), spans)
+}
+
+func overlapText(all bool) string {
+	if all {
+		return "all on at one moment"
+	}
+	return "not all on at one moment: the race may not have raced"
+}
+
+// fresh estimates how many guards got their index during the race: bitmap
+// indices above the probe's highest. An upper bound: indices handed out
+// between the probe's highest and the race (other code) count too; exact
+// when the probe's own guards were fresh.
+func (t *trial) fresh(probe session, union []uint64) {
+	if probe.err != nil {
+		t.r.Note("probe before the race (%s): did not run: %v", opNames(probeOps), probe.err)
+		return
+	}
+	top := guards.MaxBit(probe.Bitmap)
+	above := guards.BitsAbove(union, top)
+	t.m["probe_max_bit"], t.m["bits_above_probe"] = float64(top), float64(above)
+	t.r.Note("probe before the race (%s): highest bitmap index %d; %d of the threads' %d indices lie above it (at most that many guards got their index during the race)",
+		opNames(probeOps), top, above, kcov.BitmapCount(union))
+}
+
+// compare is (c): the threads' union against the reference.
+func (t *trial) compare(sets []pcset.Set, ref pcset.Set) {
+	d := guards.Compare(sets, ref)
+	t.m["pcs_total"], t.m["pcs_ref"] = float64(len(d.Union)), float64(len(ref))
+	t.m["union_minus_ref"], t.m["union_minus_ref_shared"] = float64(len(d.UnionMinusRef)), float64(d.Shared())
+	t.m["ref_minus_union"] = float64(len(d.RefMinusUnion))
+	t.r.Note("union of the threads: %d PCs; reference after the race: %d PCs; union - ref: %d (%d of them in more than one thread); ref - union: %d",
+		len(d.Union), len(ref), len(d.UnionMinusRef), d.Shared(), len(d.RefMinusUnion))
+	for _, c := range d.UnionMinusRef[:min(listMax, len(d.UnionMinusRef))] {
+		t.r.Note("union - ref: %s in %d threads", pcset.Hex(c.PC), c.N)
+	}
+	if len(d.RefMinusUnion) > 0 {
+		t.r.Note("ref - union: %s", pcset.List(d.RefMinusUnion, listMax))
+	}
+}

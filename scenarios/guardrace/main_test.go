@@ -1,0 +1,136 @@
+//go:build linux
+
+package main
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kcovlab/kcovlab/internal/kcov"
+	"github.com/kcovlab/kcovlab/scenarios/internal/guards"
+)
+
+// sess is a session that ran: pcs recorded, bits set in a 2-word bitmap.
+func sess(start int, pcs []uint64, bits ...int) session {
+	bm := make([]uint64, 2)
+	for _, b := range bits {
+		bm[b/64] |= 1 << (b % 64)
+	}
+	t0 := time.Unix(0, 0)
+	return session{
+		Session: guards.Session{Trace: kcov.Trace{Count: uint64(len(pcs)), PCs: pcs}, Bitmap: bm},
+		errnos:  make([]syscall.Errno, len(pathOps)),
+		start:   t0.Add(time.Duration(start) * time.Microsecond), end: t0.Add(time.Duration(start+100) * time.Microsecond),
+	}
+}
+
+func TestJudge(t *testing.T) {
+	probe := sess(0, []uint64{0xffffffff81000001}, 3)
+	ref := sess(0, []uint64{1, 2, 3}, 10, 11, 12)
+	tests := []struct {
+		name     string
+		race     []session
+		ref      session
+		pass     bool
+		metrics  map[string]float64
+		evidence []string
+	}{
+		{
+			name: "clean race",
+			race: []session{sess(0, []uint64{1, 2, 3}, 10, 11, 12), sess(10, []uint64{1, 2, 3, 9}, 10, 11, 12, 13)},
+			ref:  ref, pass: true,
+			metrics: map[string]float64{"dup_records": 0, "bitmap_mismatch_threads": 0, "union_minus_ref": 1, "union_minus_ref_shared": 0,
+				"ref_minus_union": 0, "pcs_total": 4, "pcs_ref": 3, "bits_union": 4, "bits_above_probe": 4, "probe_max_bit": 3, "overlap": 1},
+			evidence: []string{"union - ref: 0x0000000000000009 in 1 threads", "all on at one moment"},
+		},
+		{
+			name:    "repeated PC and a lost bit",
+			race:    []session{sess(0, []uint64{1, 2, 1}, 10, 11), sess(500, []uint64{1, 2}, 10, 11)},
+			ref:     ref,
+			metrics: map[string]float64{"dup_records": 1, "dup_pcs": 1, "bitmap_mismatch_threads": 1, "ref_minus_union": 1, "overlap": 0},
+			evidence: []string{"thread 0: 0x0000000000000001 recorded 2 times", "ref - union: 0x0000000000000003",
+				"thread 0: no PC recorded twice, bitmap bits set == records: cpu 0->0, 100 us: 3 records, 2 distinct, 1 repeated records, 2 bits set, highest index 11 FAIL",
+				"may not have raced"},
+		},
+		{
+			name:     "a thread that did not run fails the trial",
+			race:     []session{sess(0, []uint64{1, 2, 3}, 10, 11, 12), {err: errors.New("kcov UNIQUE_ENABLE(16384): device or resource busy")}},
+			ref:      ref,
+			metrics:  map[string]float64{"threads_failed": 1},
+			evidence: []string{"thread 1: session ran: kcov UNIQUE_ENABLE(16384): device or resource busy FAIL"},
+		},
+		{
+			name:    "reference repeats",
+			race:    []session{sess(0, []uint64{1, 2, 3}, 10, 11, 12)},
+			ref:     sess(0, []uint64{1, 2, 3, 3}, 10, 11, 12),
+			metrics: map[string]float64{"ref_dup_records": 1},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := &trial{m: map[string]float64{}, n: len(tt.race)}
+			tr.judge(probe, tt.race, tt.ref)
+			all := strings.Join(tr.r.Evidence, "\n")
+			if tr.r.OK() != tt.pass {
+				t.Errorf("pass = %v, want %v:\n%s", tr.r.OK(), tt.pass, all)
+			}
+			for k, v := range tt.metrics {
+				if got, ok := tr.m[k]; !ok || got != v {
+					t.Errorf("metric %s = %v (present %v), want %v", k, got, ok, v)
+				}
+			}
+			for _, want := range tt.evidence {
+				if !strings.Contains(all, want) {
+					t.Errorf("evidence lacks %q:\n%s", want, all)
+				}
+			}
+		})
+	}
+}
+
+// TestOpsRepeat runs the path set on this host, twice on one thread: the
+// ops must give the same results each time (the race compares threads).
+func TestOpsRepeat(t *testing.T) {
+	kcov.OnNewThread(func() {
+		s := newScratch(len(pathOps))
+		runOps(pathOps, s)
+		first := slices.Clone(s.errnos)
+		runOps(pathOps, s)
+		if !slices.Equal(first, s.errnos) {
+			t.Errorf("ops differ between passes:\n%s\n%s", opResults(pathOps, first), opResults(pathOps, s.errnos))
+		}
+		t.Logf("ops on this host: %s", opResults(pathOps, s.errnos))
+		ps := newScratch(len(probeOps))
+		runOps(probeOps, ps)
+		t.Logf("probe ops: %s", opResults(probeOps, ps.errnos))
+	})
+}
+
+func TestBarrier(t *testing.T) {
+	const n = 4
+	b := &barrier{n: n}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	passed := 0
+	for range n {
+		wg.Go(func() {
+			b.arrive()
+			b.wait()
+			mu.Lock()
+			defer mu.Unlock()
+			if b.arrived.Load() != n {
+				t.Error("released before every thread arrived")
+			}
+			passed++
+		})
+	}
+	wg.Wait()
+	if passed != n {
+		t.Errorf("%d of %d threads passed", passed, n)
+	}
+}

@@ -1,0 +1,171 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/kcovlab/kcovlab/internal/kcov"
+	"github.com/kcovlab/kcovlab/scenarios/internal/guards"
+	"golang.org/x/sys/unix"
+)
+
+// The buffer of every session: 64K words, a quarter of them the bitmap
+// (1,048,576 guard indices, far more than a boot hands out in a trial).
+const (
+	bufWords    = 64 << 10
+	bitmapWords = bufWords / 4
+)
+
+// session is one thread's unique-mode session.
+type session struct {
+	guards.Session
+	errnos     []syscall.Errno // the ops' results inside the session
+	cpuStart   int             // CPU before UNIQUE_ENABLE
+	cpuEnd     int             // CPU after DISABLE
+	start, end time.Time
+	err        error
+}
+
+// barrier releases n threads together: each arrives once, then spins
+// (coverage still off) until all have arrived. The spin yields the CPU to
+// other threads (sched_yield) and, now and then, the P to other goroutines
+// (runtime.Gosched): a raw syscall is no Go preemption point, so with
+// fewer Ps than threads the late arrivals would otherwise wait for an
+// asynchronous preemption that rarely lands outside the syscall.
+type barrier struct {
+	n       int32
+	arrived atomic.Int32
+}
+
+// goschedEvery is how many spins pass between two runtime.Gosched calls.
+const goschedEvery = 256
+
+func (b *barrier) arrive() { b.arrived.Add(1) }
+
+func (b *barrier) wait() {
+	for i := 1; b.arrived.Load() < b.n; i++ {
+		unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+		if i%goschedEvery == 0 {
+			runtime.Gosched()
+		}
+	}
+}
+
+// runSessions runs n sessions of list at once, one per thread, and
+// returns them in thread order. Each goroutine locks its thread and never
+// unlocks it, so the thread ends with its session, and with it any KCOV
+// state (kcov_task_exit).
+func runSessions(list []op, n int) []session {
+	b := &barrier{n: int32(n)}
+	out := make([]session, n)
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Go(func() {
+			runtime.LockOSThread()
+			out[i] = runSession(list, b)
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// runSession prepares a fresh fd and the ops' buffers, runs the ops once
+// with coverage off (warm caches, fault in pages; guards get no index
+// then), waits at the barrier, and runs them again in unique mode. It
+// reads the buffer after DISABLE, so trace and bitmap cover the same span:
+// from the tail of UNIQUE_ENABLE to the head of DISABLE, never reset.
+func runSession(list []op, b *barrier) (s session) {
+	d, sc, err := prepare(list)
+	b.arrive()
+	if err != nil {
+		s.err = err
+		return s
+	}
+	defer d.Close()
+	b.wait()
+	s.cpuStart, s.start = cpu(), time.Now()
+	if err := d.EnableUnique(bitmapWords); err != nil {
+		s.err = err
+		return s
+	}
+	runOps(list, sc)
+	err = d.Disable()
+	s.cpuEnd, s.end = cpu(), time.Now()
+	if err != nil {
+		s.err = err
+		return s
+	}
+	v, err := d.View()
+	if err != nil {
+		s.err = err
+		return s
+	}
+	s.Trace, s.Bitmap = v.Trace, slices.Clone(d.Bitmap())
+	s.errnos = slices.Clone(sc.errnos)
+	return s
+}
+
+func prepare(list []op) (*kcov.Device, *scratch, error) {
+	if err := blockSIGURG(); err != nil {
+		return nil, nil, err
+	}
+	d, err := kcov.Open("")
+	if err != nil {
+		return nil, nil, err
+	}
+	if err = d.InitTrace(bufWords); err == nil {
+		err = d.Mmap(true)
+	}
+	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	sc := newScratch(len(list))
+	runOps(list, sc)
+	return d, sc, nil
+}
+
+// cpu is the CPU the calling thread runs on.
+func cpu() int {
+	var c uint32
+	unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&c)), 0, 0)
+	return int(c)
+}
+
+// blockSIGURG blocks the Go runtime's preemption signal on the calling
+// thread: its delivery inside a session would add the kernel's signal code
+// to the trace. The thread never unblocks it; it just ends.
+func blockSIGURG() error {
+	var set unix.Sigset_t
+	sig := uint(unix.SIGURG) - 1
+	set.Val[sig/64] |= 1 << (sig % 64)
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
+		return fmt.Errorf("block SIGURG: %w", err)
+	}
+	return nil
+}
+
+// overlap reports whether every session was on at one same moment.
+func overlap(ss []session) bool {
+	var latestStart, earliestEnd time.Time
+	for i, s := range ss {
+		if s.err != nil {
+			return false
+		}
+		if i == 0 || s.start.After(latestStart) {
+			latestStart = s.start
+		}
+		if i == 0 || s.end.Before(earliestEnd) {
+			earliestEnd = s.end
+		}
+	}
+	return len(ss) > 0 && latestStart.Before(earliestEnd)
+}
