@@ -106,6 +106,10 @@ func (w *Worktree) Checkout(ctx context.Context, s *series.Series) (string, erro
 			}
 		}
 	}
+	// Refresh the index's stat data first: checkout -f rewrites every file
+	// whose stat data looks stale, which would defeat incremental builds.
+	// It exits non-zero when some file really differs; checkout handles that.
+	w.git(ctx, "update-index", "-q", "--refresh")
 	if _, err := w.git(ctx, "checkout", "-q", "-f", ref); err != nil {
 		return "", err
 	}
@@ -115,38 +119,47 @@ func (w *Worktree) Checkout(ctx context.Context, s *series.Series) (string, erro
 	return w.git(ctx, "rev-parse", "HEAD")
 }
 
+// commitSeries makes branch ref: base plus s, one commit per patch. The
+// commits are made in a scratch checkout, so the main tree's files keep
+// their timestamps and the next build stays incremental.
 func (w *Worktree) commitSeries(ctx context.Context, s *series.Series, ref string) error {
-	if _, err := w.git(ctx, "checkout", "-q", "-f", baseTag); err != nil {
+	scratch, err := os.MkdirTemp(filepath.Dir(w.Dir), ".series-")
+	if err != nil {
 		return err
 	}
-	if _, err := w.git(ctx, "clean", "-q", "-fdx"); err != nil {
+	os.Remove(scratch)
+	if _, err := w.git(ctx, "worktree", "add", "-q", "--detach", scratch, baseTag); err != nil {
 		return err
 	}
-	if err := s.Check(w.Dir); err != nil {
-		return err
-	}
-	if _, err := w.git(ctx, "checkout", "-q", "-b", ref); err != nil {
+	defer func() {
+		w.git(context.WithoutCancel(ctx), "worktree", "remove", "--force", scratch)
+		os.RemoveAll(scratch)
+	}()
+	sw := &Worktree{Dir: scratch, base: w.base, log: w.log}
+	if err := s.Check(scratch); err != nil {
 		return err
 	}
 	for _, p := range s.Patches {
 		one := &series.Series{Name: s.Name, Version: s.Version, Patches: []series.Patch{p}}
-		if err := one.Apply(w.Dir); err != nil {
+		if err := one.Apply(scratch); err != nil {
 			return err
 		}
-		msg := p.Subject + "\n\n" + p.Message
-		args := []string{"-c", "user.name=kcovlab", "-c", "user.email=kcovlab@localhost", "commit", "-q", "--no-verify", "--allow-empty", "-m", msg}
+		args := []string{"-c", "user.name=kcovlab", "-c", "user.email=kcovlab@localhost", "commit", "-q", "--no-verify", "--allow-empty", "-m", p.Subject + "\n\n" + p.Message}
 		if p.From != "" {
 			args = append(args, "--author", p.From)
 		}
 		if p.Date != "" {
 			args = append(args, "--date", p.Date)
 		}
-		if _, err := w.git(ctx, "add", "-A", "-f"); err != nil {
+		if _, err := sw.git(ctx, "add", "-A", "-f"); err != nil {
 			return err
 		}
-		if _, err := w.git(ctx, args...); err != nil {
+		if _, err := sw.git(ctx, args...); err != nil {
 			return err
 		}
+	}
+	if _, err := sw.git(ctx, "branch", ref, "HEAD"); err != nil {
+		return err
 	}
 	w.log.Info("source: series committed", "series", s.Name, "patches", len(s.Patches), "branch", ref)
 	return nil

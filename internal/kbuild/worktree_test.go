@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kcovlab/kcovlab/internal/series"
 )
@@ -110,5 +111,79 @@ func TestWorktreeBrokenSeriesFailsBeforeCommitting(t *testing.T) {
 	}
 	if branches, _ := w.git(ctx, "branch", "--list", "kcovlab/*"); branches != "" {
 		t.Errorf("a failed series left a branch: %q", branches)
+	}
+}
+
+const twoPatches = `From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001
+From: Ada Kernel <ada@example.org>
+Date: Mon, 16 Jun 2025 10:00:00 +0200
+Subject: [PATCH v1 1/2] build: touch the Makefile
+
+---
+diff --git a/Makefile b/Makefile
+--- a/Makefile
++++ b/Makefile
+@@ -1 +1,2 @@
+ # fake
++# patched
+-- 
+2.50.0
+
+From 2222222222222222222222222222222222222222 Mon Sep 17 00:00:00 2001
+From: Ada Kernel <ada@example.org>
+Date: Mon, 16 Jun 2025 10:00:00 +0200
+Subject: [PATCH v1 2/2] kcov: say hello
+
+---
+diff --git a/kernel/kcov.c b/kernel/kcov.c
+--- a/kernel/kcov.c
++++ b/kernel/kcov.c
+@@ -1,2 +1,3 @@
+ line one
++hello
+ line two
+-- 
+2.50.0
+`
+
+// TestWorktreeSwitchKeepsTimestamps: going from a series to the same series
+// without patch 1 rewrites only patch 1's file; the others keep their
+// timestamps, so make rebuilds only what that patch touched.
+func TestWorktreeSwitchKeepsTimestamps(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	src := fakeTree(t)
+	os.WriteFile(filepath.Join(src, "kernel/kcov.c"), []byte("line one\nline two\n"), 0o644)
+	ctx := context.Background()
+	w, err := OpenWorktree(ctx, &Source{Dir: src, ID: "tree:mtime"}, t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := parseOne(t, twoPatches)
+	if _, err := w.Checkout(ctx, full); err != nil {
+		t.Fatal(err)
+	}
+	kcov := filepath.Join(w.Dir, "kernel/kcov.c")
+	old := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(kcov, old, old); err != nil {
+		t.Fatal(err)
+	}
+	without1, err := full.Without(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Checkout(ctx, without1); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(kcov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.ModTime().Equal(old) {
+		t.Errorf("kernel/kcov.c was rewritten (mtime %v) although both series have the same content", st.ModTime())
+	}
+	if b, _ := os.ReadFile(filepath.Join(w.Dir, "Makefile")); string(b) != "# fake\n" {
+		t.Errorf("Makefile = %q, want patch 1 undone", b)
 	}
 }
