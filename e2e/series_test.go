@@ -50,7 +50,12 @@ type seriesCase struct {
 	ciBuilds bool
 }
 
-var allScenarios = []string{"unique", "ioctl", "reset", "overflow", "kselftest"}
+var allScenarios = []string{"unique", "ioctl", "reset", "overflow", "irqnoise", "guardrace", "kselftest"}
+
+// measuredOnly are scenarios whose verdict is a finding about the kernel
+// (noise, races), recorded but not required to pass here; they must still
+// measure (no error verdict).
+var measuredOnly = map[string]bool{"irqnoise": true, "guardrace": true}
 
 var seriesCases = []seriesCase{
 	{kernel: "vanilla", scenarios: allScenarios, ciBuilds: true},
@@ -104,6 +109,10 @@ func checkSeriesRun(t *testing.T, tc seriesCase, res *results.Result, err error)
 		case s.Name == "kselftest":
 			if len(s.Cases) == 0 {
 				t.Errorf("kselftest on %s: no cases parsed (%s)", tc.kernel, s.Error)
+			}
+		case measuredOnly[s.Name]:
+			if s.Verdict == results.Error || len(s.Metrics) == 0 {
+				t.Errorf("%s on %s measured nothing: %s %s", s.Name, tc.kernel, s.Verdict, s.Error)
 			}
 		case s.Verdict != results.Pass:
 			t.Errorf("%s on %s: %s: %s %q", s.Name, tc.kernel, s.Verdict, s.Error, s.Evidence)
