@@ -246,3 +246,34 @@ func TestFoldTrials(t *testing.T) {
 		t.Error("verdict order")
 	}
 }
+
+func TestGuiltyFrame(t *testing.T) {
+	tests := []struct{ report, want string }{
+		{`BUG: kernel NULL pointer dereference, address: 0000000000000000
+[    0.51] RIP: 0010:__sanitizer_cov_trace_pc+0x3a/0x60
+[    0.51] Call Trace:
+[    0.51]  <IRQ>
+[    0.51]  ? __die+0x1f/0x70
+[    0.51]  native_sched_clock+0x1b/0x80
+[    0.51]  sched_clock+0x9/0x20`, "native_sched_clock"},
+		{`BUG: unable to handle page fault
+RIP: 0010:__sanitizer_cov_trace_pc+0x3a/0x60
+Call Trace:
+ <IRQ>
+ native_sched_clock+0x1b/0x80
+ sched_clock_cpu+0x10/0x1a0`, "native_sched_clock"},
+		{"Kernel panic - not syncing: no frames here", "unknown"},
+	}
+	for _, tt := range tests {
+		if got := GuiltyFrame(tt.report); got != tt.want {
+			t.Errorf("GuiltyFrame = %q, want %q\n%s", got, tt.want, tt.report)
+		}
+	}
+}
+
+func TestFoldTrialsAllSkipped(t *testing.T) {
+	got := foldTrials("bootgate", []results.Scenario{{Verdict: results.Skip, Error: "no CONFIG_KCOV_SELFTEST"}})
+	if got.Verdict != results.Skip || got.Error != "no CONFIG_KCOV_SELFTEST" {
+		t.Errorf("folded %+v", got)
+	}
+}

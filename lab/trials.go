@@ -31,7 +31,19 @@ func (r *run) runTrials(ctx context.Context, s scenarios.Scenario) error {
 	env := r.scenarioEnv()
 	var trials []results.Scenario
 	for k := 1; k <= s.FreshBoots; k++ {
-		g, err := r.startGuest(ctx, fmt.Sprintf("console-%s-%d.log", s.Name, k))
+		console := fmt.Sprintf("console-%s-%d.log", s.Name, k)
+		if s.Format == scenarios.FormatBoot {
+			res, err := r.bootTrial(ctx, s, console)
+			if err != nil {
+				return err
+			}
+			trials = append(trials, res)
+			if res.Verdict == results.Skip {
+				break
+			}
+			continue
+		}
+		g, err := r.startGuest(ctx, console)
 		if err != nil {
 			return err
 		}
@@ -67,6 +79,9 @@ func foldTrials(name string, trials []results.Scenario) results.Scenario {
 		out.Verdict = worse(out.Verdict, tr.Verdict)
 	}
 	out.Error = strings.Join(errs, "\n")
+	if len(trials) > 0 && allSkipped(trials) {
+		out.Verdict, out.Error = results.Skip, trials[0].Error
+	}
 	return out
 }
 
@@ -77,4 +92,13 @@ func worse(a, b string) string {
 		return b
 	}
 	return a
+}
+
+func allSkipped(trials []results.Scenario) bool {
+	for _, t := range trials {
+		if t.Verdict != results.Skip {
+			return false
+		}
+	}
+	return true
 }

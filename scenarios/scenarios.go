@@ -46,6 +46,8 @@ type Scenario struct {
 const (
 	FormatJSON = "json"
 	FormatKTAP = "ktap"
+	// FormatBoot runs no program: each fresh boot is the measurement.
+	FormatBoot = "boot"
 )
 
 // Program is the command name in the image.
@@ -106,6 +108,12 @@ var All = map[string]Scenario{
 		Package:          modulePath + "guardrace",
 		NeedsKernelClass: true,
 		FreshBoots:       3,
+	},
+	"bootgate": {
+		Name:       "bootgate",
+		Summary:    "CONFIG_KCOV_SELFTEST boot gate: boot 5 times, count selftest crashes, name the guilty frame",
+		Format:     FormatBoot,
+		FreshBoots: 5,
 	},
 	"kselftest": {
 		Name:       "kselftest",

@@ -52,6 +52,12 @@ func TestEveryScenarioHasAProgram(t *testing.T) {
 		if s.Name != name || s.Summary == "" {
 			t.Errorf("%s: bad entry %+v", name, s)
 		}
+		if s.Format == FormatBoot {
+			if s.Package != "" || s.FreshBoots == 0 {
+				t.Errorf("%s: a boot scenario runs no program and needs fresh boots", name)
+			}
+			continue
+		}
 		if s.KernelFile != "" {
 			if s.Package != "" || s.Format != FormatKTAP {
 				t.Errorf("%s: a kernel-provided program is a KTAP selftest with no Go package", name)
