@@ -66,6 +66,8 @@ type Options struct {
 	Log             *slog.Logger
 	// Out receives the human summary [discarded].
 	Out io.Writer
+	// Color colours the summary's verdicts (set it when Out is a terminal).
+	Color bool
 }
 
 // Run does one whole run and returns its result, which is also written to

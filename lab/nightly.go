@@ -85,7 +85,7 @@ func (nr *NightlyResult) finish(no NightlyOptions) error {
 	if err := report.WriteRunDir(nr.Dir, nr.Runs); err != nil {
 		return &InfraError{Stage: "nightly", Err: err}
 	}
-	report.Summary(no.Out, nr.Runs, false)
+	report.Summary(no.Out, nr.Runs, no.Color)
 	if nr.Prev != "" {
 		prev, err := report.Load(nr.Prev)
 		if err == nil {

@@ -59,8 +59,9 @@ func (r *run) do(ctx context.Context) (*results.Result, error) {
 	if werr := report.WriteRunDir(r.dir, []*results.Result{r.res}); werr != nil && err == nil {
 		err = &InfraError{Stage: "report", Err: werr}
 	}
-	r.res.Summary(r.opts.Out)
-	fmt.Fprintf(r.opts.Out, "results: %s\n", r.dir)
+	r.res.Header(r.opts.Out)
+	report.Summary(r.opts.Out, []*results.Result{r.res}, r.opts.Color)
+	fmt.Fprintf(r.opts.Out, "%s\nresults: %s\n", r.res.Verdict(), r.dir)
 	if err == nil && !r.res.Passed() {
 		err = ErrScenarioFailed
 	}

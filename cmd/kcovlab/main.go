@@ -105,7 +105,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			o.Exclude = append(o.Exclude, n)
 		}
 	}
-	o.Log, o.Out = newLogger(stderr, *verbose), stdout
+	o.Log, o.Out, o.Color = newLogger(stderr, *verbose), stdout, isTerminal(stdout)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	_, err := lab.Run(ctx, o)
@@ -128,7 +128,7 @@ func cmdNightly(args []string, stdout, stderr io.Writer) int {
 	if *scen != "" {
 		no.Scenarios = strings.Split(*scen, ",")
 	}
-	no.Log, no.Out = newLogger(stderr, *verbose), stdout
+	no.Log, no.Out, no.Color = newLogger(stderr, *verbose), stdout, isTerminal(stdout)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	_, err := lab.Nightly(ctx, no)
@@ -245,11 +245,20 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
+// isTerminal is true when w is a terminal (colours and live progress then).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && report.IsTerminal(f)
+}
+
 // newLogger prints plain timestamped lines: "12:00:01 kernel: building steps=12".
 func newLogger(w io.Writer, verbose bool) *slog.Logger {
 	level := slog.LevelInfo
 	if verbose {
 		level = slog.LevelDebug
+	}
+	if isTerminal(w) {
+		return slog.New(newLiveHandler(w, level))
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
 		Level: level,

@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 )
@@ -163,49 +162,22 @@ func Read(path string) (*Result, error) {
 	return &r, nil
 }
 
-// Summary writes the short human summary printed at the end of a run.
-func (r *Result) Summary(w io.Writer) {
-	fmt.Fprintf(w, "run %s: kernel %s (%s, %s), accel %s\n", r.RunID, r.Kernel.Key, r.Kernel.SourceID, r.Kernel.Compiler, r.Accel)
+// Header writes the first lines of a run's summary: the kernel, the
+// accelerator and the stage timings. The per-scenario lines come from
+// internal/report, which also colours them on a terminal.
+func (r *Result) Header(w io.Writer) {
+	fmt.Fprintf(w, "run %s: kernel %s %s (%s, %s), accel %s\n", r.RunID, r.Kernel.Name, r.Kernel.Key, r.Kernel.SourceID, r.Kernel.Compiler, r.Accel)
 	var st []string
 	for _, s := range r.Stages {
 		st = append(st, fmt.Sprintf("%s %.1fs", s.Name, s.Seconds))
 	}
 	fmt.Fprintf(w, "  stages: %s\n", strings.Join(st, ", "))
-	for _, s := range r.Scenarios {
-		fmt.Fprintf(w, "  %-5s %-12s %s\n", strings.ToUpper(s.Verdict), s.Name, metricsLine(s))
-	}
-	if r.Error != "" {
-		fmt.Fprintf(w, "  ERROR (%s): %s\n", r.ErrorKind, firstLine(r.Error))
-	}
-	verdict := "FAILED"
+}
+
+// Verdict is the run's last summary line.
+func (r *Result) Verdict() string {
 	if r.Passed() {
-		verdict = "PASSED"
+		return "PASSED"
 	}
-	fmt.Fprintf(w, "%s\n", verdict)
-}
-
-func metricsLine(s Scenario) string {
-	if s.Error != "" {
-		return firstLine(s.Error)
-	}
-	keys := make([]string, 0, len(s.Metrics))
-	for k := range s.Metrics {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	const most = 6
-	var parts []string
-	for _, k := range keys {
-		if len(parts) == most {
-			parts = append(parts, fmt.Sprintf("(+%d more in result.json)", len(keys)-most))
-			break
-		}
-		parts = append(parts, fmt.Sprintf("%s=%g", k, s.Metrics[k]))
-	}
-	return strings.Join(parts, " ")
-}
-
-func firstLine(s string) string {
-	l, _, _ := strings.Cut(s, "\n")
-	return l
+	return "FAILED"
 }

@@ -70,12 +70,20 @@ func TestPassed(t *testing.T) {
 	}
 }
 
-func TestSummary(t *testing.T) {
+func TestHeader(t *testing.T) {
 	var b bytes.Buffer
-	sample().Summary(&b)
-	for _, want := range []string{"accel tcg", "kernel 3.0s", "PASS  smoke", "pcs=42", "PASSED"} {
+	r := sample()
+	r.Header(&b)
+	for _, want := range []string{"accel tcg", "kernel 3.0s", "boot 1.5s", "tarball:1234"} {
 		if !strings.Contains(b.String(), want) {
-			t.Errorf("summary lacks %q:\n%s", want, b.String())
+			t.Errorf("header lacks %q:\n%s", want, b.String())
 		}
+	}
+	if r.Verdict() != "PASSED" {
+		t.Errorf("verdict %s", r.Verdict())
+	}
+	r.Scenarios[0].Verdict = Fail
+	if r.Verdict() != "FAILED" {
+		t.Errorf("verdict %s", r.Verdict())
 	}
 }
