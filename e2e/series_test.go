@@ -60,6 +60,10 @@ var measuredOnly = map[string]bool{"irqnoise": true, "guardrace": true}
 var seriesCases = []seriesCase{
 	{kernel: "vanilla", scenarios: allScenarios, ciBuilds: true},
 	{kernel: "v2", scenarios: allScenarios, ciBuilds: true},
+	// Variants of v2 right after it: incremental builds in the shared tree.
+	{kernel: "v2-no01", scenarios: []string{"irqnoise"}},
+	{kernel: "v2-no01-selftest", scenarios: []string{"bootgate"}},
+	{kernel: "v2-selftest", scenarios: []string{"bootgate"}},
 	{kernel: "v4", scenarios: allScenarios, ciBuilds: true},
 	{kernel: "v2-nounique", scenarios: []string{"unique", "ioctl"}},
 }
@@ -109,6 +113,10 @@ func checkSeriesRun(t *testing.T, tc seriesCase, res *results.Result, err error)
 		case s.Name == "kselftest":
 			if len(s.Cases) == 0 {
 				t.Errorf("kselftest on %s: no cases parsed (%s)", tc.kernel, s.Error)
+			}
+		case s.Name == "bootgate":
+			if s.Verdict == results.Skip || s.Metrics["boots"] == 0 {
+				t.Errorf("bootgate on %s did not boot the selftest kernel: %s %s", tc.kernel, s.Verdict, s.Error)
 			}
 		case measuredOnly[s.Name]:
 			if s.Verdict == results.Error || len(s.Metrics) == 0 {

@@ -161,14 +161,16 @@ func (r *run) source(ctx context.Context) (*kbuild.Source, error) {
 }
 
 func (r *run) buildImage(ctx context.Context) error {
+	// Every image carries every scenario program and the kernel's selftest,
+	// so one image per selftest binary serves any --scenario list.
 	var progs, files []string
-	for _, s := range r.scenarios {
-		if s.Package != "" {
-			progs = append(progs, s.Package)
+	for _, name := range scenarios.Names() {
+		if p := scenarios.All[name].Package; p != "" {
+			progs = append(progs, p)
 		}
-		if s.KernelFile != "" && r.kernel.Selftest != "" && filepath.Base(r.kernel.Selftest) == s.KernelFile {
-			files = append(files, r.kernel.Selftest+":bin/"+s.KernelFile)
-		}
+	}
+	if r.kernel.Selftest != "" {
+		files = append(files, r.kernel.Selftest+":bin/"+filepath.Base(r.kernel.Selftest))
 	}
 	img, err := images.Build(ctx, images.Options{
 		ModuleDir: r.opts.ModuleDir, Programs: progs, Files: files,
