@@ -26,10 +26,13 @@ func (r *run) bootTrial(ctx context.Context, s scenarios.Scenario, console strin
 	case err == nil:
 		r.stopGuest(ctx, g, true)
 		res.Verdict = results.Pass
-	case errors.As(err, &be) && be.Crash != nil:
+	case errors.As(err, &be):
 		res.Verdict, res.Metrics["crashes"] = results.Fail, 1
-		res.Error = be.Crash.Title
-		res.Evidence = []string{"crash: " + be.Crash.Title, "guilty frame: " + GuiltyFrame(be.Crash.Report)}
+		res.Error = be.Reason
+		if be.Crash != nil {
+			res.Error = be.Crash.Title
+			res.Evidence = []string{"crash: " + be.Crash.Title, "guilty frame: " + GuiltyFrame(be.Crash.Report)}
+		}
 	default:
 		return res, err
 	}
