@@ -52,7 +52,7 @@ func TestReport(t *testing.T) {
 				"0xffffffff81050000 in 2 runs (idle 0, loaded 2)",
 				"0xffffffff81060000 in 1 runs (idle 0, loaded 1)",
 				"example noisy run (loaded #198, 4 records), PCs outside the quiet set in trace order: 0xffffffff81060000 0xffffffff81050000",
-				"no series: arch/x86/kernel/tsc.c is instrumented",
+				"interrupt-time coverage leaked from arch/x86/kernel/tsc.c",
 			},
 			metrics: map[string]float64{"runs": 200, "noise_runs": 2, "noise_runs_idle": 0, "noise_runs_loaded": 2,
 				"distinct_extra_pcs": 2, "quiet_set_size": 2, "saturated_runs": 0, "preemptions_loaded": 7, "timer_wakeups": 42},
@@ -104,8 +104,8 @@ func TestClassNote(t *testing.T) {
 	if classNote("") != "" {
 		t.Error("no class, no note")
 	}
-	for _, c := range []check.Class{check.Unique, check.NoUnique} {
-		if !strings.Contains(classNote(c), "without KCOV") {
+	for _, c := range []check.Class{check.Unique, check.NoUnique, check.Unpatched} {
+		if !strings.Contains(classNote(c), "patch 01 stops instrumenting") {
 			t.Errorf("%s: %q", c, classNote(c))
 		}
 	}
