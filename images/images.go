@@ -173,6 +173,10 @@ func Build(ctx context.Context, opts Options) (*Image, error) {
 		return nil, fmt.Errorf("build image: %w", err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
+		// Another kcovlab finished the same image first: take that one.
+		if img, lerr := load(dir, key); lerr == nil {
+			return img, nil
+		}
 		return nil, fmt.Errorf("build image: %w", err)
 	}
 	return load(dir, key)

@@ -69,6 +69,10 @@ func UnpackTarball(ctx context.Context, tarball, cacheDir string, log *slog.Logg
 		return nil, fmt.Errorf("unpack %s: %w: %s", tarball, err, out)
 	}
 	if err := os.Rename(tmp, dest); err != nil {
+		// Another kcovlab unpacked it first: take that tree.
+		if tree, serr := onlySubdir(dest); serr == nil {
+			return &Source{Dir: tree, ID: id, Origin: tarball}, nil
+		}
 		return nil, err
 	}
 	tree, err := onlySubdir(dest)
