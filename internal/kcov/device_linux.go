@@ -145,3 +145,20 @@ func (d *Device) Close() error {
 func NullSyscall() {
 	syscall.Syscall(syscall.SYS_READ, ^uintptr(0), 0, 0)
 }
+
+// OpenMapped opens KCOV (DefaultPath), sizes the buffer to words and maps
+// it read-write or read-only: the usual first three steps.
+func OpenMapped(words int, writable bool) (*Device, error) {
+	d, err := Open("")
+	if err != nil {
+		return nil, err
+	}
+	if err = d.InitTrace(words); err == nil {
+		err = d.Mmap(writable)
+	}
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}

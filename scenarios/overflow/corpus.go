@@ -32,7 +32,7 @@ type corpusResult struct {
 // in unique mode), as a fuzzer does between programs.
 func (s *run) replay(e *env, progs []corpus.Program, bitmap int) (corpusResult, error) {
 	var res corpusResult
-	d, err := openMapped(corpusWords)
+	d, err := kcov.OpenMapped(corpusWords, true)
 	if err != nil {
 		return res, err
 	}
@@ -106,7 +106,7 @@ func (s *run) corpus(e *env) error {
 // other PC bypasses deduplication and is appended each time it runs
 // (kcov.c:278-288), so coverage is still recorded, with repeats.
 func (s *run) smallBitmap(e *env) error {
-	d, err := openMapped(corpusWords)
+	d, err := kcov.OpenMapped(corpusWords, true)
 	if err != nil {
 		return err
 	}

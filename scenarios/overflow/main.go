@@ -109,19 +109,3 @@ func (s *run) summarize() {
 	}
 	s.r.Check("unique mode: no repeated PC among those whose guard index fits the bitmap", dt.bad == 0 && dt.judged > 0, detail)
 }
-
-// openMapped opens KCOV with a read-write buffer of words words.
-func openMapped(words int) (*kcov.Device, error) {
-	d, err := kcov.Open("")
-	if err != nil {
-		return nil, err
-	}
-	if err = d.InitTrace(words); err == nil {
-		err = d.Mmap(true)
-	}
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
-	return d, nil
-}

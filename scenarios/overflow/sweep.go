@@ -94,7 +94,7 @@ func (s *run) sweep(e *env) error {
 }
 
 func (s *run) sweepSize(ws []workload, words int) error {
-	d, err := openMapped(words)
+	d, err := kcov.OpenMapped(words, true)
 	if err != nil {
 		return err
 	}

@@ -115,7 +115,7 @@ func child(role string) int {
 		fmt.Fprintf(os.Stderr, "%s=%q: want ro or rw\n", childEnv, role)
 		return childSetup
 	}
-	d, err := openMapped(role == "rw")
+	d, err := kcov.OpenMapped(bufWords, role == "rw")
 	if err == nil {
 		err = d.Enable(kcov.TracePC)
 	}

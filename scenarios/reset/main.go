@@ -115,19 +115,3 @@ func minOf(n int, f func() uint64) uint64 {
 	}
 	return m
 }
-
-// openMapped opens KCOV with a bufWords buffer mapped rw or ro.
-func openMapped(writable bool) (*kcov.Device, error) {
-	d, err := kcov.Open("")
-	if err != nil {
-		return nil, err
-	}
-	if err = d.InitTrace(bufWords); err == nil {
-		err = d.Mmap(writable)
-	}
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
-	return d, nil
-}

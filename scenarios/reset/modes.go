@@ -12,7 +12,7 @@ import (
 // traceRW: in trace mode a fast reset and KCOV_RESET_TRACE both let the
 // same syscall record again.
 func (s *run) traceRW() error {
-	d, err := openMapped(true)
+	d, err := kcov.OpenMapped(bufWords, true)
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func (s *run) traceRW() error {
 // traceRO: through a read-only mapping the kernel's records show, and
 // only KCOV_RESET_TRACE can reset (the fast reset is the child's job).
 func (s *run) traceRO() error {
-	d, err := openMapped(false)
+	d, err := kcov.OpenMapped(bufWords, false)
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (s *run) traceRO() error {
 // uniqueRW: with the bitmap kept, trace[0]=0 alone brings nothing back;
 // zeroing the bitmap from the program or with KCOV_RESET_TRACE does.
 func (s *run) uniqueRW() error {
-	d, err := openMapped(true)
+	d, err := kcov.OpenMapped(bufWords, true)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func (s *run) uniqueRW() error {
 // uniqueRO: through a read-only mapping, repeating the syscall adds
 // nothing, and KCOV_RESET_TRACE is the one way to start over.
 func (s *run) uniqueRO() error {
-	d, err := openMapped(false)
+	d, err := kcov.OpenMapped(bufWords, false)
 	if err != nil {
 		return err
 	}

@@ -16,17 +16,11 @@ const bufWords = 64 << 10
 func main() { scenarios.Main("smoke", measure) }
 
 func measure(o *scenarios.Outcome, _ string) error {
-	d, err := kcov.Open("")
+	d, err := kcov.OpenMapped(bufWords, true)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := d.InitTrace(bufWords); err != nil {
-		return err
-	}
-	if err := d.Mmap(true); err != nil {
-		return err
-	}
 	if err := d.Enable(kcov.TracePC); err != nil {
 		return err
 	}

@@ -27,17 +27,11 @@ func measure(o *scenarios.Outcome, kernel string) error {
 	if !ok {
 		return fmt.Errorf("-kernel %q: want unique, nounique or unpatched", kernel)
 	}
-	d, err := kcov.Open("")
+	d, err := kcov.OpenMapped(bufWords, true)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := d.InitTrace(bufWords); err != nil {
-		return err
-	}
-	if err := d.Mmap(true); err != nil {
-		return err
-	}
 	err = d.EnableUnique(bitmapWords)
 	got := errnoOf(err)
 	o.Metrics["errno"] = float64(got)
