@@ -37,7 +37,7 @@ func (r *run) boot(ctx context.Context) error {
 			return err
 		}
 		r.runScenarios(ctx, g, plain)
-		r.stopGuest(ctx, g, true)
+		r.res.AddStage("shutdown", r.stopGuest(ctx, g, true))
 	}
 	for _, s := range fresh {
 		if err := r.runTrials(ctx, s); err != nil {
@@ -92,7 +92,8 @@ func (r *run) startGuest(ctx context.Context, consoleName string) (*guest, error
 }
 
 // stopGuest asks QEMU to quit over QMP (when graceful) and always reaps it.
-func (r *run) stopGuest(ctx context.Context, g *guest, graceful bool) {
+// It returns how long that took.
+func (r *run) stopGuest(ctx context.Context, g *guest, graceful bool) time.Duration {
 	t := time.Now()
 	if g.client != nil {
 		g.client.Close()
@@ -106,9 +107,7 @@ func (r *run) stopGuest(ctx context.Context, g *guest, graceful bool) {
 	}
 	g.m.Close()
 	os.RemoveAll(g.qmpDir)
-	if graceful {
-		r.res.AddStage("shutdown", time.Since(t))
-	}
+	return time.Since(t)
 }
 
 // crashed returns the crash on g's console once QEMU has exited, or nil.
