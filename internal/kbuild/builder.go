@@ -128,8 +128,8 @@ func (b *builder) configure(ctx context.Context) error {
 }
 
 // make runs one make invocation, appending its output to build.log; with
-// progress it reports the step count (and a percentage once a previous build
-// of this tree told how many steps there are).
+// progress it reports the step count (and a full build's count, once one
+// ran in this tree).
 func (b *builder) make(ctx context.Context, stage string, targets []string, progress bool) error {
 	argv, err := b.makeOptions(targets).Argv()
 	if err != nil {
@@ -187,14 +187,15 @@ func (b *builder) report(c *stepCounter, stop <-chan struct{}) {
 			n := c.n.Load()
 			attrs := []any{"steps", n, "elapsed", time.Since(start).Round(time.Second).String()}
 			if total > 0 {
-				attrs = append(attrs, "of_last_build", total)
+				attrs = append(attrs, "full_build_steps", total)
 			}
 			b.log.Info("kernel: building", attrs...)
 		}
 	}
 }
 
-// previousSteps is the step count of the last full build in tree, if any.
+// previousSteps is the most steps a build in tree took: a full build's
+// count, shown beside a running build's progress.
 func previousSteps(tree string) int {
 	raw, err := os.ReadFile(filepath.Join(tree, ".kcovlab-steps"))
 	if err != nil {
@@ -216,7 +217,9 @@ func (b *builder) publish() (*Kernel, error) {
 			return nil, &BuildError{Stage: "make", LogPath: b.logPath, Err: fmt.Errorf("%w: %s: %v", errNoArtifact, name, err)}
 		}
 	}
-	os.WriteFile(filepath.Join(b.tree, ".kcovlab-steps"), []byte(fmt.Sprint(b.meta.Steps)), 0o644)
+	if b.meta.Steps > previousSteps(b.tree) {
+		os.WriteFile(filepath.Join(b.tree, ".kcovlab-steps"), []byte(fmt.Sprint(b.meta.Steps)), 0o644)
+	}
 	raw, err := json.MarshalIndent(b.meta, "", "  ")
 	if err != nil {
 		return nil, err
