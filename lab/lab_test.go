@@ -277,3 +277,23 @@ func TestFoldTrialsAllSkipped(t *testing.T) {
 		t.Errorf("folded %+v", got)
 	}
 }
+
+func TestNoiseByFunction(t *testing.T) {
+	res := results.Scenario{Evidence: []string{
+		"quiet set: 9 PCs",
+		"restore_fpregs_from_fpstate+0x1a in 13 runs (idle 6, loaded 7)",
+		"restore_fpregs_from_fpstate+0x2b in 11 runs (idle 6, loaded 5)",
+		"read_tsc+0xc in 1 runs (idle 1, loaded 0)",
+		"0xffffffff81000000 in 3 runs (idle 3, loaded 0)",
+	}}
+	noiseByFunction(&res)
+	want := map[string]float64{"noise_runs_by_fn/restore_fpregs_from_fpstate": 13, "noise_runs_by_fn/read_tsc": 1}
+	if len(res.Metrics) != len(want) {
+		t.Fatalf("metrics %v, want %v", res.Metrics, want)
+	}
+	for k, v := range want {
+		if res.Metrics[k] != v {
+			t.Errorf("%s = %v, want %v", k, res.Metrics[k], v)
+		}
+	}
+}
