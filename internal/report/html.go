@@ -18,8 +18,8 @@ type HTMLOptions struct {
 	// Generated is printed under the title when set.
 	Generated time.Time
 	// MinKernels is how many kernels must report a scenario's metric for it
-	// to get a chart; 0 means 2, so charts compare kernels side by side.
-	// Set 1 to chart the metrics of a single run.
+	// to get a chart; 0 means 2 (1 for a single run), so charts compare
+	// kernels side by side.
 	MinKernels int
 }
 
@@ -125,7 +125,9 @@ func buildPage(runs []*results.Result, opts HTMLOptions) *page {
 	}
 	minKernels := opts.MinKernels
 	if minKernels <= 0 {
-		minKernels = 2
+		// Across kernels, chart what two of them share; a single run's
+		// report charts its own metrics.
+		minKernels = min(2, len(runs))
 	}
 	for _, name := range p.Scenarios {
 		sc := scenarioCharts{Scenario: name}
