@@ -1,14 +1,12 @@
 package kconfig
 
 import (
-	"flag"
+	"github.com/kcovlab/kcovlab/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 func mustParseFragment(t *testing.T, name, text string) *Fragment {
 	t.Helper()
@@ -31,20 +29,7 @@ func mustParseConfig(t *testing.T, text string) *Config {
 // checkGolden compares got with testdata/name, rewriting it under -update.
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run with -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s mismatch (run with -update to accept)\n got:\n%s\nwant:\n%s", path, got, want)
-	}
+	testutil.Golden(t, name, []byte(got))
 }
 
 // writeTree creates files (slash-separated path -> content) under a new

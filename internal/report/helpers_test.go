@@ -2,8 +2,7 @@ package report
 
 import (
 	"bytes"
-	"flag"
-	"os"
+	"github.com/kcovlab/kcovlab/internal/testutil"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,25 +10,10 @@ import (
 	"github.com/kcovlab/kcovlab/internal/results"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
-
 // checkGolden compares got with testdata/name, rewriting it under -update.
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run with -update to create it): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s mismatch (run with -update to accept)\n got:\n%s\nwant:\n%s", path, got, want)
-	}
+	testutil.Golden(t, name, got)
 }
 
 // hostile is evidence a guest might print; every writer must escape it.

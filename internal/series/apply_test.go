@@ -3,6 +3,7 @@ package series
 import (
 	"errors"
 	"fmt"
+	"github.com/kcovlab/kcovlab/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -241,7 +242,7 @@ func TestApplyGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := filepath.Join("testdata", "twopatch", "want")
-	if *update {
+	if *testutil.Update {
 		if err := os.RemoveAll(want); err != nil {
 			t.Fatal(err)
 		}

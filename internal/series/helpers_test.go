@@ -1,8 +1,8 @@
 package series
 
 import (
-	"flag"
 	"fmt"
+	"github.com/kcovlab/kcovlab/internal/testutil"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 // upstreamSeries holds the real kcov-dedup mboxes, as posted, shipped in the repo.
 const upstreamSeries = "../../patches/upstream"
@@ -43,20 +41,7 @@ func mustParseMboxFile(t *testing.T, path string) *Series {
 // checkGolden compares got with testdata/name, rewriting it under -update.
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run with -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s mismatch (run with -update to accept)\n got:\n%s\nwant:\n%s", path, got, want)
-	}
+	testutil.Golden(t, name, []byte(got))
 }
 
 // writeTree creates files (slash-separated path -> content) under a new
