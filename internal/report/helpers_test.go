@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"github.com/kcovlab/kcovlab/internal/testutil"
-	"path/filepath"
 	"testing"
 	"time"
 
