@@ -27,10 +27,11 @@ type fakeQMP struct {
 	after  map[string][]string        // events sent after the reply
 	custom map[string]json.RawMessage // replaces a command's "return" value
 
-	mu    sync.Mutex
-	got   []string   // commands received, in order
-	conns []net.Conn // to close on shutdown
-	wg    sync.WaitGroup
+	mu     sync.Mutex
+	got    []string   // commands received, in order
+	conns  []net.Conn // to close on shutdown
+	closed bool       // shutdown began: close what Accept still returns
+	wg     sync.WaitGroup
 }
 
 type fakeErr struct{ class, desc string }
@@ -67,6 +68,7 @@ func (f *fakeQMP) listen() {
 func (f *fakeQMP) shutdown() {
 	f.ln.Close()
 	f.mu.Lock()
+	f.closed = true
 	for _, c := range f.conns {
 		c.Close()
 	}
@@ -82,9 +84,15 @@ func (f *fakeQMP) accept() {
 			return
 		}
 		f.mu.Lock()
+		if f.closed {
+			// Accepted while shutdown ran: nobody would close it later.
+			f.mu.Unlock()
+			c.Close()
+			return
+		}
 		f.conns = append(f.conns, c)
-		f.mu.Unlock()
 		f.wg.Add(1)
+		f.mu.Unlock()
 		go f.serve(c)
 	}
 }
