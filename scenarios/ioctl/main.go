@@ -20,15 +20,10 @@ import (
 func main() { scenarios.Main("ioctl", measure) }
 
 func measure(o *scenarios.Outcome, kernel string) error {
-	class, err := check.ParseClass(kernel)
+	class, err := check.Start(kernel)
 	if err != nil {
 		return err
 	}
-	d, err := kcov.Open("")
-	if err != nil {
-		return err
-	}
-	d.Close()
 	var r check.Report
 	for _, k := range cases.All() {
 		r.Add(k.Eval(class, kcov.OnNewThread))

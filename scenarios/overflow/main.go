@@ -45,15 +45,10 @@ type run struct {
 }
 
 func measure(o *scenarios.Outcome, kernel string) error {
-	class, err := check.ParseClass(kernel)
+	class, err := check.Start(kernel)
 	if err != nil {
 		return err
 	}
-	d, err := kcov.Open("")
-	if err != nil {
-		return err
-	}
-	d.Close()
 	e, err := newEnv()
 	if err != nil {
 		return err

@@ -53,15 +53,10 @@ type run struct {
 }
 
 func measure(o *scenarios.Outcome, kernel string) error {
-	class, err := check.ParseClass(kernel)
+	class, err := check.Start(kernel)
 	if err != nil {
 		return err
 	}
-	d, err := kcov.Open("")
-	if err != nil {
-		return err
-	}
-	d.Close()
 	s := &run{class: class, m: o.Metrics}
 	parts := []struct {
 		name   string
