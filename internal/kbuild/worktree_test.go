@@ -44,19 +44,28 @@ func parseOne(t *testing.T, text string) *series.Series {
 	return s
 }
 
-func TestWorktreeCheckout(t *testing.T) {
+// testWorktree makes a fake kernel tree whose kernel/kcov.c holds kcovC and
+// opens its worktree in a fresh cache. It skips when git is missing.
+func testWorktree(t *testing.T, id, kcovC string) (w *Worktree, src *Source, cache string) {
+	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not installed")
 	}
-	src := fakeTree(t)
-	os.WriteFile(filepath.Join(src, "kernel/kcov.c"), []byte("line one\nline two\n"), 0o644)
-	ctx := context.Background()
-	log := slog.New(slog.DiscardHandler)
-	cache := t.TempDir()
-	w, err := OpenWorktree(ctx, &Source{Dir: src, ID: "tree:fake"}, cache, log)
+	src = &Source{Dir: fakeTree(t), ID: id}
+	if err := os.WriteFile(filepath.Join(src.Dir, "kernel/kcov.c"), []byte(kcovC), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cache = t.TempDir()
+	w, err := OpenWorktree(context.Background(), src, cache, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return w, src, cache
+}
+
+func TestWorktreeCheckout(t *testing.T) {
+	w, src, cache := testWorktree(t, "tree:fake", "line one\nline two\n")
+	ctx := context.Background()
 	s := parseOne(t, onePatch)
 	patched, err := w.Checkout(ctx, s)
 	if err != nil {
@@ -77,7 +86,7 @@ func TestWorktreeCheckout(t *testing.T) {
 		t.Fatalf("base kcov.c = %q", b)
 	}
 	// A second worktree handle and a second checkout reuse what is there.
-	w2, err := OpenWorktree(ctx, &Source{Dir: src, ID: "tree:fake"}, cache, log)
+	w2, err := OpenWorktree(ctx, src, cache, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,17 +100,9 @@ func TestWorktreeCheckout(t *testing.T) {
 }
 
 func TestWorktreeBrokenSeriesFailsBeforeCommitting(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
-	src := fakeTree(t)
-	os.WriteFile(filepath.Join(src, "kernel/kcov.c"), []byte("line one\nline 2\n"), 0o644)
+	w, _, _ := testWorktree(t, "tree:broken", "line one\nline 2\n")
 	ctx := context.Background()
-	w, err := OpenWorktree(ctx, &Source{Dir: src, ID: "tree:broken"}, t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = w.Checkout(ctx, parseOne(t, onePatch))
+	_, err := w.Checkout(ctx, parseOne(t, onePatch))
 	var ae *series.ApplyError
 	if !errors.As(err, &ae) || ae.File != "kernel/kcov.c" || ae.Hunk != 1 {
 		t.Fatalf("got %v, want an ApplyError for kernel/kcov.c hunk 1", err)
@@ -150,16 +151,8 @@ diff --git a/kernel/kcov.c b/kernel/kcov.c
 // without patch 1 rewrites only patch 1's file; the others keep their
 // timestamps, so make rebuilds only what that patch touched.
 func TestWorktreeSwitchKeepsTimestamps(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
-	src := fakeTree(t)
-	os.WriteFile(filepath.Join(src, "kernel/kcov.c"), []byte("line one\nline two\n"), 0o644)
+	w, _, _ := testWorktree(t, "tree:mtime", "line one\nline two\n")
 	ctx := context.Background()
-	w, err := OpenWorktree(ctx, &Source{Dir: src, ID: "tree:mtime"}, t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
 	full := parseOne(t, twoPatches)
 	if _, err := w.Checkout(ctx, full); err != nil {
 		t.Fatal(err)
