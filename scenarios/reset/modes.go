@@ -12,16 +12,11 @@ import (
 // traceRW: in trace mode a fast reset and KCOV_RESET_TRACE both let the
 // same syscall record again.
 func (s *run) traceRW() error {
-	d, err := kcov.OpenMapped(bufWords, true)
+	d, end, err := session(true, false)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	if err := d.Enable(kcov.TracePC); err != nil {
-		return err
-	}
-	defer d.Disable()
-	work()
+	defer end()
 	first := minOf(tries, func() uint64 { d.ResetCount(); work(); return d.Count() })
 	d.ResetCount()
 	work()
@@ -40,16 +35,11 @@ func (s *run) traceRW() error {
 // traceRO: through a read-only mapping the kernel's records show, and
 // only KCOV_RESET_TRACE can reset (the fast reset is the child's job).
 func (s *run) traceRO() error {
-	d, err := kcov.OpenMapped(bufWords, false)
+	d, end, err := session(false, false)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	if err := d.Enable(kcov.TracePC); err != nil {
-		return err
-	}
-	defer d.Disable()
-	work()
+	defer end()
 	c1 := d.Count()
 	one := minOf(tries, func() uint64 { before := d.Count(); work(); return d.Count() - before })
 	s.m["trace_ro/first"], s.m["trace_ro/one_syscall"] = float64(c1), float64(one)
@@ -66,16 +56,11 @@ func (s *run) traceRO() error {
 // uniqueRW: with the bitmap kept, trace[0]=0 alone brings nothing back;
 // zeroing the bitmap from the program or with KCOV_RESET_TRACE does.
 func (s *run) uniqueRW() error {
-	d, err := kcov.OpenMapped(bufWords, true)
+	d, end, err := session(true, true)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	if err := d.EnableUnique(bitmapWords); err != nil {
-		return err
-	}
-	defer d.Disable()
-	work()
+	defer end()
 	full := minOf(tries, func() uint64 { d.FullReset(); work(); return d.Count() })
 	bits := kcov.BitmapCount(d.Bitmap())
 	countOnly := minOf(tries, func() uint64 { d.ResetCount(); work(); return d.Count() })
@@ -95,16 +80,11 @@ func (s *run) uniqueRW() error {
 // uniqueRO: through a read-only mapping, repeating the syscall adds
 // nothing, and KCOV_RESET_TRACE is the one way to start over.
 func (s *run) uniqueRO() error {
-	d, err := kcov.OpenMapped(bufWords, false)
+	d, end, err := session(false, true)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	if err := d.EnableUnique(bitmapWords); err != nil {
-		return err
-	}
-	defer d.Disable()
-	work()
+	defer end()
 	c1 := d.Count()
 	added := minOf(tries, func() uint64 { before := d.Count(); work(); return d.Count() - before })
 	s.m["unique_ro/first"], s.m["unique_ro/repeat_added"] = float64(c1), float64(added)
@@ -133,4 +113,25 @@ func (s *run) resetTrace(label, key string, d *kcov.Device, ref uint64) {
 	ok := tail < before && uint64(bits) <= tail && check.CameBack(after, ref)
 	s.r.Check(name, ok, fmt.Sprintf("trace[0] %d -> %d and bitmap bits %d -> %d at the reset, %d words after the syscall, reference %d",
 		before, tail, bitsBefore, bits, after, ref))
+}
+
+// session opens a buffer mapped read-write or read-only, turns coverage on
+// (unique mode with bitmapWords, else TRACE_PC) and runs the syscall once.
+// end turns coverage off and closes the descriptor.
+func session(writable, unique bool) (d *kcov.Device, end func(), err error) {
+	d, err = kcov.OpenMapped(bufWords, writable)
+	if err != nil {
+		return nil, nil, err
+	}
+	if unique {
+		err = d.EnableUnique(bitmapWords)
+	} else {
+		err = d.Enable(kcov.TracePC)
+	}
+	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	work()
+	return d, func() { d.Disable(); d.Close() }, nil
 }
