@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"github.com/kcovlab/kcovlab/internal/proc"
 	"os"
 	"path/filepath"
 	"time"
@@ -77,7 +78,7 @@ func (r *run) startGuest(ctx context.Context, consoleName string) (*guest, error
 	}
 	if r.res.QEMUArgv == nil {
 		r.res.QEMUArgv = g.m.Argv()
-		os.WriteFile(filepath.Join(r.dir, "qemu.argv"), []byte(quoteArgv(g.m.Argv())+"\n"), 0o644)
+		os.WriteFile(filepath.Join(r.dir, "qemu.argv"), []byte(proc.Quote(g.m.Argv())+"\n"), 0o644)
 	}
 	cfg := sshlink.Config{User: "root", Key: r.key.Signer, HostKey: hostKey}
 	g.client, err = r.waitSSH(ctx, g.m, port, cfg, g.console)

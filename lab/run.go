@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/kcovlab/kcovlab/images"
@@ -226,17 +225,6 @@ func (r *run) waitSSH(ctx context.Context, m *vm.Machine, port int, cfg sshlink.
 func bootError(console, reason string, err error) *BootError {
 	raw, _ := os.ReadFile(console)
 	return &BootError{Reason: reason, ConsoleTail: tail(string(raw), 40), Crash: FindCrash(string(raw)), Err: err}
-}
-
-func quoteArgv(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		if a == "" || strings.ContainsAny(a, " \t\"'$\\,") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		q[i] = a
-	}
-	return strings.Join(q, " ")
 }
 
 func errorKind(err error) string {

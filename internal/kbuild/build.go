@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kcovlab/kcovlab/internal/proc"
 	"io"
 	"log/slog"
 	"os"
@@ -123,7 +124,7 @@ func (e *BuildError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "kernel %s failed: %v", e.Stage, e.Err)
 	if len(e.Argv) > 0 {
-		fmt.Fprintf(&b, "\n  command: %s", quoteArgv(e.Argv))
+		fmt.Fprintf(&b, "\n  command: %s", proc.Quote(e.Argv))
 	}
 	if e.LogPath != "" {
 		fmt.Fprintf(&b, "\n  log: %s", e.LogPath)
@@ -219,17 +220,6 @@ func lock(path string) (func(), error) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return func() { f.Close() }, nil
-}
-
-func quoteArgv(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		if a == "" || strings.ContainsAny(a, " \t\"'$\\") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		q[i] = a
-	}
-	return strings.Join(q, " ")
 }
 
 // logTail returns the last n lines of a file, or of the lines that look like

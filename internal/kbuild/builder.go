@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kcovlab/kcovlab/internal/proc"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -141,10 +142,10 @@ func (b *builder) make(ctx context.Context, stage string, targets []string, prog
 		return err
 	}
 	defer lf.Close()
-	fmt.Fprintf(lf, "$ %s\n", quoteArgv(argv))
-	b.log.Debug("run", "argv", quoteArgv(argv))
+	fmt.Fprintf(lf, "$ %s\n", proc.Quote(argv))
+	b.log.Debug("run", "argv", proc.Quote(argv))
 	counter := &stepCounter{w: lf}
-	cmd := command(ctx, argv)
+	cmd := proc.Command(ctx, argv)
 	cmd.Stdout, cmd.Stderr = counter, counter
 	if err := cmd.Start(); err != nil {
 		return &BuildError{Stage: stage, Argv: argv, Err: err}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kcovlab/kcovlab/internal/proc"
 	"os"
 	"path/filepath"
 )
@@ -51,8 +52,8 @@ func (b *builder) selftest(ctx context.Context) error {
 		return err
 	}
 	defer lf.Close()
-	fmt.Fprintf(lf, "$ %s\n", quoteArgv(argv))
-	cmd := command(ctx, argv)
+	fmt.Fprintf(lf, "$ %s\n", proc.Quote(argv))
+	cmd := proc.Command(ctx, argv)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	if err := cmd.Run(); err != nil {
 		return &BuildError{Stage: "selftest", Argv: argv, LogPath: b.logPath, Tail: logTail(b.logPath, 15), Err: err}

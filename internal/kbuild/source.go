@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/kcovlab/kcovlab/internal/proc"
 	"io"
 	"log/slog"
 	"os"
@@ -65,7 +66,7 @@ func UnpackTarball(ctx context.Context, tarball, cacheDir string, log *slog.Logg
 	defer os.RemoveAll(tmp)
 	log.Info("source: unpacking", "tarball", tarball)
 	argv := UntarArgv(tarball, tmp)
-	if out, err := command(ctx, argv).CombinedOutput(); err != nil {
+	if out, err := proc.Command(ctx, argv).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("unpack %s: %w: %s", tarball, err, out)
 	}
 	if err := os.Rename(tmp, dest); err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/kcovlab/kcovlab/internal/proc"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -52,7 +53,7 @@ func OpenWorktree(ctx context.Context, base *Source, cacheDir string, log *slog.
 	}
 	defer os.RemoveAll(tmp)
 	log.Info("source: making git worktree (once per base source)", "dir", dir)
-	if out, err := command(ctx, []string{"cp", "-a", base.Dir + "/.", tmp}).CombinedOutput(); err != nil {
+	if out, err := proc.Command(ctx, []string{"cp", "-a", base.Dir + "/.", tmp}).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("copy %s: %w: %s", base.Dir, err, out)
 	}
 	t := &Worktree{Dir: tmp, base: base, log: log}
@@ -82,12 +83,12 @@ func WorktreeFor(base *Source, cacheDir string, log *slog.Logger) *Worktree {
 
 func (w *Worktree) git(ctx context.Context, args ...string) (string, error) {
 	argv := append([]string{"git", "-C", w.Dir}, args...)
-	cmd := command(ctx, argv)
+	cmd := proc.Command(ctx, argv)
 	cmd.Env = append(os.Environ(), gitEnv...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s: %w: %s", quoteArgv(argv), err, strings.TrimSpace(errb.String()))
+		return "", fmt.Errorf("%s: %w: %s", proc.Quote(argv), err, strings.TrimSpace(errb.String()))
 	}
 	return strings.TrimSpace(out.String()), nil
 }

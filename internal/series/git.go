@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os/exec"
+	"github.com/kcovlab/kcovlab/internal/proc"
 	"strings"
-	"syscall"
-	"time"
 )
 
 // formatPatchArgs is the git command FromGitRange runs. The -c settings and
@@ -35,7 +33,7 @@ func FromGitRange(ctx context.Context, repo, rng string) (*Series, error) {
 	}
 	argv := formatPatchArgs(repo, rng)
 	var stdout, stderr bytes.Buffer
-	cmd := command(ctx, argv)
+	cmd := proc.Command(ctx, argv)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
@@ -48,18 +46,6 @@ func FromGitRange(ctx context.Context, repo, rng string) (*Series, error) {
 			Reason: fmt.Sprintf("range %s has no commits to format (a range is OLD..NEW)", rng)}
 	}
 	return ParseMbox(name, &stdout)
-}
-
-// command runs argv in its own process group; cancelling ctx kills the
-// group.
-func command(ctx context.Context, argv []string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error {
-		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-	cmd.WaitDelay = 5 * time.Second
-	return cmd
 }
 
 func tail(s string, n int) string {

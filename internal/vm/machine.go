@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	kproc "github.com/kcovlab/kcovlab/internal/proc"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -101,7 +102,7 @@ func startMachine(ctx context.Context, argv []string, qmpPath string, log *slog.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log.Info("starting qemu", "cmd", quoteArgv(argv))
+	log.Info("starting qemu", "cmd", kproc.Quote(argv))
 	p, err := startProc(ctx, argv)
 	if err != nil {
 		return nil, fmt.Errorf("start qemu: %w", err)

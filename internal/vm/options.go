@@ -153,38 +153,3 @@ func accelArgs(a Accel) []string {
 func escapeOpt(v string) string {
 	return strings.ReplaceAll(v, ",", ",,")
 }
-
-// quoteArgv renders argv as one shell command line that can be pasted to
-// reproduce a run.
-func quoteArgv(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		q[i] = shellQuote(a)
-	}
-	return strings.Join(q, " ")
-}
-
-func shellQuote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	safe := true
-	for _, r := range s {
-		if !isShellSafe(r) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func isShellSafe(r rune) bool {
-	switch {
-	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-		return true
-	}
-	return strings.ContainsRune("-_./:,=+@%", r)
-}

@@ -139,25 +139,6 @@ func TestArgvLongestSocketPath(t *testing.T) {
 	}
 }
 
-func TestQuoteArgv(t *testing.T) {
-	tests := []struct {
-		in   []string
-		want string
-	}{
-		{[]string{"qemu", "-m", "1024M"}, "qemu -m 1024M"},
-		{[]string{"-append", "console=ttyS0 panic=-1"}, "-append 'console=ttyS0 panic=-1'"},
-		{[]string{"it's"}, `'it'\''s'`},
-		{[]string{""}, "''"},
-		{[]string{"unix:/a,b/q.sock,server=on"}, "unix:/a,b/q.sock,server=on"},
-		{[]string{"$HOME", "a*b"}, "'$HOME' 'a*b'"},
-	}
-	for _, tt := range tests {
-		if got := quoteArgv(tt.in); got != tt.want {
-			t.Errorf("quoteArgv(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
 // containsRun reports whether sub appears in s as a contiguous run.
 func containsRun(s, sub []string) bool {
 	for i := 0; i+len(sub) <= len(s); i++ {
