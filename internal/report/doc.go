@@ -2,6 +2,10 @@
 // what people and CI read: JUnit XML for CI test views, KTAP for kernel
 // tooling, one self-contained HTML page with inline SVG charts, a coloured
 // terminal summary, and a comparison of two sets of runs for nightly jobs.
+// An A/B comparison (compare.json, ABComparison) holds repeated runs of two
+// kernels with per-metric statistics (CompareSamples: median, min..max and a
+// Mann-Whitney U p-value from internal/stats), written as a plain-text table
+// for mail and as compare.html with a strip plot per metric.
 //
 // A run is one kernel; its scenarios (and a kselftest's cases) become test
 // cases. Every writer takes the runs in the order they should appear.
