@@ -1,7 +1,10 @@
 // Package lab wires kcovlab together: it builds (or finds in the cache) a
 // KCOV kernel and a u-root guest image, boots them in QEMU, runs scenarios
 // over SSH and writes the run directory. cmd/kcovlab only parses flags and
-// calls Run; everything it needs is in Options.
+// calls Run; everything it needs is in Options. Nightly runs every kernel
+// with every scenario; Compare runs two kernels many times, interleaved, and
+// tests every metric for a difference (CompareMetrics does the statistics
+// alone, over runs already made).
 //
 // Host needs: what internal/kbuild needs for the kernel, the Go toolchain
 // for the image, and qemu-system-x86_64. Unit tests (go test -short ./lab/)
