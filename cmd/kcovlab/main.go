@@ -42,10 +42,37 @@ usage:
                           compared with the previous nightly there
   kcovlab report RUN_DIR  rewrite junit.xml, results.ktap, report.html from result.json
                           (-compare PREV_DIR: new failures, fixes, metrics that moved)
+  kcovlab compare KERNEL_A KERNEL_B [flags]
+                          run both kernels --runs times (A,B,A,B,..., a fresh boot
+                          each) and test every metric for a difference
   kcovlab help            this text
 
 exit codes: 0 all scenarios passed, 1 a scenario failed, 2 usage error,
             3 the lab could not finish (kernel build, boot, missing host tool)
+            compare: 1 when a scenario failed or errored in any run, 3 when a
+            run did not finish (it is left out of the statistics, which are
+            printed anyway) or a kernel did not build (the comparison stops)
+`
+
+const compareUsage = `usage: kcovlab compare KERNEL_A KERNEL_B [flags]
+
+Runs the scenarios on kernel A and kernel B --runs times each, interleaved
+A,B,A,B,... on this machine, every run a fresh boot (an ordinary run with its
+own results/RUN_ID directory). Prints, per metric, each kernel's median and
+min..max, the change of the median (B - A, absolute and in percent) and a
+two-sided Mann-Whitney U p-value; significant metrics (p < 0.05) first, marked
+"*". Plain fixed-width text, ready to paste into a mail. compare.json and
+compare.html go to RESULTS/compare-ID.
+
+A kernel is a named kernel (kcovlab kernels) or a series: an mbox, a
+directory of .patch files or REPO:RANGE. Comparing a kernel with itself shows
+the noise. With fewer than 4 runs per kernel no p-value can fall below 0.05.
+
+exit codes: 0 every run passed, 1 a scenario failed or errored in some run,
+2 usage error, 3 a run did not finish (left out of the statistics) or a
+kernel did not build (the comparison stops)
+
+flags:
 `
 
 func main() {
@@ -71,6 +98,8 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 		return cmdReport(args[1:], stdout, stderr)
 	case "kernels":
 		return cmdKernels(args[1:], stdout, stderr)
+	case "compare":
+		return cmdCompare(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitPass
@@ -135,7 +164,58 @@ func cmdNightly(args []string, stdout, stderr io.Writer) int {
 	return exitCode(err, stderr)
 }
 
-// commonFlags registers the flags run and nightly share.
+func cmdCompare(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	var co lab.CompareOptions
+	scen := fs.String("scenario", "smoke", "comma-separated scenarios every run runs (see: kcovlab scenarios)")
+	fs.IntVar(&co.Runs, "runs", 5, "runs per kernel, each a fresh boot (4 or more for a p-value below 0.05)")
+	verbose := commonFlags(fs, &co.Options, stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, compareUsage)
+		fs.PrintDefaults()
+	}
+	kernels, err := parseArgs(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(kernels) != 2 {
+		fmt.Fprintf(stderr, "kcovlab compare: want two kernels, KERNEL_A KERNEL_B, got %d %q (see `kcovlab kernels`)\n", len(kernels), kernels)
+		return exitUsage
+	}
+	if co.Runs < 1 {
+		fmt.Fprintf(stderr, "kcovlab compare: --runs %d: want 1 or more runs per kernel (4 or more for a p-value below 0.05)\n", co.Runs)
+		return exitUsage
+	}
+	co.KernelA, co.KernelB = kernels[0], kernels[1]
+	co.Scenarios = strings.Split(*scen, ",")
+	co.Log, co.Out, co.Color = newLogger(stderr, *verbose), stdout, isTerminal(stdout)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	_, err = lab.Compare(ctx, co)
+	return exitCode(err, stderr)
+}
+
+// parseArgs parses flags before, between and after the positional
+// arguments (compare A B --runs 5 as well as compare --runs 5 A B) and
+// returns the positional ones; after "--" everything is positional.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}
+
+// commonFlags registers the flags run, nightly and compare share.
 func commonFlags(fs *flag.FlagSet, o *lab.Options, stderr io.Writer) *bool {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Tarball, "tarball", kbuild.DefaultTarball, "kernel source tarball")

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"flag"
+	"io"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -26,6 +29,17 @@ func TestCommandLine(t *testing.T) {
 		{"kernel and series", []string{"run", "--kernel", "v2", "--series", "v4", "--src", "../..", "--results", t.TempDir()}, exitUsage, "", "give one"},
 		{"bad accel", []string{"run", "--accel", "hvf", "--src", "../.."}, exitUsage, "", "hvf"},
 		{"report without dir", []string{"report"}, exitUsage, "", "RUN_DIR"},
+		{"help lists compare", []string{"help"}, exitPass, "kcovlab compare KERNEL_A KERNEL_B", ""},
+		{"compare without kernels", []string{"compare"}, exitUsage, "", "want two kernels"},
+		{"compare one kernel", []string{"compare", "vanilla", "--runs", "3"}, exitUsage, "", `got 1 ["vanilla"]`},
+		{"compare three kernels", []string{"compare", "vanilla", "v2", "v4"}, exitUsage, "", "want two kernels"},
+		{"compare zero runs", []string{"compare", "vanilla", "v2", "--runs", "0"}, exitUsage, "", "--runs 0"},
+		{"compare runs not a number", []string{"compare", "vanilla", "v2", "--runs", "many"}, exitUsage, "", "invalid value"},
+		{"compare unknown flag", []string{"compare", "vanilla", "--frob", "v2"}, exitUsage, "", "-frob"},
+		{"compare usage", []string{"compare", "-h"}, exitUsage, "", "usage: kcovlab compare KERNEL_A KERNEL_B"},
+		{"compare unknown kernel", []string{"compare", "vanilla", "v9", "--src", "../..", "--results", t.TempDir()}, exitUsage, "", "unknown kernel"},
+		{"compare unknown scenario", []string{"compare", "--scenario", "nope", "vanilla", "v2", "--src", "../..", "--results", t.TempDir()}, exitUsage, "", "unknown scenario"},
+		{"compare bad accel", []string{"compare", "vanilla", "v2", "--accel", "hvf", "--src", "../.."}, exitUsage, "", "hvf"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,5 +52,36 @@ func TestCommandLine(t *testing.T) {
 				t.Errorf("stdout %q / stderr %q, want %q / %q", out.String(), errb.String(), tt.stdout, tt.stderr)
 			}
 		})
+	}
+}
+
+func TestParseArgs(t *testing.T) {
+	tests := []struct {
+		args     []string
+		pos      []string
+		runs     int
+		scenario string
+		err      bool
+	}{
+		{args: []string{"a", "b", "--runs", "3"}, pos: []string{"a", "b"}, runs: 3, scenario: "smoke"},
+		{args: []string{"--runs", "3", "a", "b"}, pos: []string{"a", "b"}, runs: 3, scenario: "smoke"},
+		{args: []string{"a", "--scenario=x", "b", "-runs=7"}, pos: []string{"a", "b"}, runs: 7, scenario: "x"},
+		{args: []string{"a", "--", "--runs", "b"}, pos: []string{"a", "--runs", "b"}, runs: 5, scenario: "smoke"},
+		{args: nil, pos: nil, runs: 5, scenario: "smoke"},
+		{args: []string{"a", "--nope"}, err: true},
+	}
+	for _, tt := range tests {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		runs := fs.Int("runs", 5, "")
+		scen := fs.String("scenario", "smoke", "")
+		pos, err := parseArgs(fs, tt.args)
+		if (err != nil) != tt.err {
+			t.Errorf("%q: err %v", tt.args, err)
+			continue
+		}
+		if !tt.err && (!reflect.DeepEqual(pos, tt.pos) || *runs != tt.runs || *scen != tt.scenario) {
+			t.Errorf("%q: positional %q runs %d scenario %q, want %q %d %q", tt.args, pos, *runs, *scen, tt.pos, tt.runs, tt.scenario)
+		}
 	}
 }
