@@ -84,6 +84,10 @@ func measure(o *scenarios.Outcome, kernel string) error {
 		return nil
 	}
 	m["skipped"] = 0
+	m["cpus"] = float64(runtime.NumCPU())
+	if runtime.NumCPU() < 2 {
+		return fmt.Errorf("the guest has %d CPU: threads cannot race; boot with --cpus 2 or more (the kernel needs CONFIG_ACPI to see them under QEMU)", runtime.NumCPU())
+	}
 	d, err := kcov.Open("")
 	if err != nil {
 		return err
@@ -158,6 +162,7 @@ func (t *trial) judge(probe session, race []session, ref session) {
 	t.m["bitmap_mismatch_threads"], t.m["unjudged_threads"] = float64(sum.mismatch), float64(sum.unjudged)
 	t.m["records_total"] = float64(sum.records)
 	t.m["overlap"] = check.Bool(overlap(race))
+	t.m["cpus_used"] = float64(cpusUsed(race))
 	t.timing(race)
 	union := guards.Or(bitmaps...)
 	t.m["bits_union"] = float64(kcov.BitmapCount(union))
@@ -269,4 +274,15 @@ func (t *trial) compare(sets []pcset.Set, ref pcset.Set) {
 	if len(d.RefMinusUnion) > 0 {
 		t.r.Note("ref - union: %s", pcset.List(d.RefMinusUnion, listMax))
 	}
+}
+
+// cpusUsed counts the CPUs the racing sessions started or ended on.
+func cpusUsed(race []session) int {
+	seen := map[int]bool{}
+	for _, s := range race {
+		if s.err == nil {
+			seen[s.cpuStart], seen[s.cpuEnd] = true, true
+		}
+	}
+	return len(seen)
 }

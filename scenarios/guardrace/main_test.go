@@ -46,7 +46,7 @@ func TestJudge(t *testing.T) {
 			race: []session{sess(0, []uint64{1, 2, 3}, 10, 11, 12), sess(10, []uint64{1, 2, 3, 9}, 10, 11, 12, 13)},
 			ref:  ref, pass: true,
 			metrics: map[string]float64{"dup_records": 0, "bitmap_mismatch_threads": 0, "union_minus_ref": 1, "union_minus_ref_shared": 0,
-				"ref_minus_union": 0, "pcs_total": 4, "pcs_ref": 3, "bits_union": 4, "bits_above_probe": 4, "probe_max_bit": 3, "overlap": 1},
+				"ref_minus_union": 0, "pcs_total": 4, "pcs_ref": 3, "bits_union": 4, "bits_above_probe": 4, "probe_max_bit": 3, "overlap": 1, "cpus_used": 1},
 			evidence: []string{"union - ref: 0x0000000000000009 in 1 threads", "all on at one moment"},
 			pcs:      map[string][]uint64{"union_minus_ref": {9}, "ref_minus_union": nil},
 		},
