@@ -38,6 +38,9 @@ const (
 
 // Report is what Scan found in one binary.
 type Report struct {
+	// Name labels the binary in tables (a kernel name); Scan leaves it
+	// empty and Label falls back to the file name.
+	Name string `json:"name,omitempty"`
 	Path string `json:"path"`
 	// Instrumentation is ModePC, ModePCGuard, ModeMixed or ModeNone, from
 	// which PC hook has call sites.
@@ -148,6 +151,9 @@ type Cost struct {
 	PCTextPercent    float64 `json:"pc_text_percent"`
 	SiteTextPercent  float64 `json:"site_text_percent"`
 	GuardTextPercent float64 `json:"guard_text_percent"`
+	// PCCodePercent is PCBytes as a percentage of the bytes of every
+	// function walked (.text is padded; function code is what grew).
+	PCCodePercent float64 `json:"pc_code_percent"`
 }
 
 // Decode counts the work the decoder did and what it could not decode.
@@ -204,6 +210,7 @@ func (r *Report) finish() {
 	default:
 		r.Instrumentation = ModeNone
 	}
+	r.Cost.PCCodePercent = percent(r.Cost.PCBytes, r.codeBytes())
 	for _, s := range r.Exec {
 		if s.Name == ".text" && r.Sizes.Text > 0 {
 			r.Cost.PCTextPercent = percent(s.PCBytes, r.Sizes.Text)

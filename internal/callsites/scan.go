@@ -31,11 +31,18 @@ type Options struct {
 }
 
 // Scan decodes the functions of the x86-64 ELF binary at path (a vmlinux)
-// and counts the call sites of every coverage hook it defines.
+// and counts the call sites of every coverage hook it defines. It walks
+// each sized function symbol of the executable sections, then the bytes
+// between them, so the count covers every site the guard array has a
+// guard for. A byte that does not decode is skipped and counted.
 func Scan(ctx context.Context, path string, opts Options) (*Report, error) {
 	start := time.Now()
 	f, err := elf.Open(path)
 	if err != nil {
+		var bad *elf.FormatError
+		if errors.As(err, &bad) {
+			return nil, fmt.Errorf("callsites: %s is not an ELF file (want a vmlinux): %w", path, err)
+		}
 		return nil, fmt.Errorf("callsites: %w", err)
 	}
 	defer f.Close()
@@ -67,7 +74,7 @@ func Scan(ctx context.Context, path string, opts Options) (*Report, error) {
 // image is what Scan needs of the binary: code, function bounds, hooks.
 type image struct {
 	secs    []execSection
-	funcs   []function // sorted by address, none inside another
+	funcs   []function // by section and address, none inside another; gaps last
 	aliases int
 	hooks   []HookSites // the hooks the binary defines, in Hooks order
 	hookAt  map[uint64]int
