@@ -48,8 +48,9 @@ func (t *tally) add(o *tally) {
 	t.guardRefs = append(t.guardRefs, o.guardRefs...)
 }
 
-// chunkBytes is about how much code a worker takes at a time.
-const chunkBytes = 256 << 10
+// chunkBytes is about how much code a worker takes at a time (a variable
+// so tests can split small binaries).
+var chunkBytes = 256 << 10
 
 // decodeAll walks every function with the given number of workers, each
 // taking the next chunk of functions until none is left or ctx is done.
