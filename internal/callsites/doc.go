@@ -6,8 +6,13 @@
 //
 // Scan reads vmlinux with debug/elf and decodes the x86-64 code of every
 // function symbol with golang.org/x/arch/x86/x86asm, counting the direct
-// calls and jumps whose target is a hook. It needs nothing on the host and
-// takes a few seconds for a 20 MB vmlinux. Compare puts two reports side by
+// calls and jumps whose target is a hook, then decodes the bytes between
+// the functions too (dead copies of overridden weak functions keep their
+// sites and guards). Bytes that do not decode are skipped one at a time
+// and counted. For the guard hook it also decodes the guard pointer load
+// before each call and checks that every site names a guard of its own.
+// It needs nothing on the host and takes about a second for a 20 MB
+// vmlinux. Compare puts two reports side by
 // side (trace-pc against trace-pc-guard, same config); WriteText renders
 // either as a fixed-width table, and both are plain JSON-able structs.
 //
