@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/series"
 	"github.com/kcovlab/kcovlab/lab"
@@ -128,17 +127,15 @@ func checkSeriesRun(t *testing.T, tc seriesCase, res *results.Result, err error)
 	}
 }
 
-// built reports whether the named kernel is in the cache already.
+// built reports whether the named kernel is in the cache, built from
+// today's inputs (an older build of the same name does not count).
 func built(t *testing.T, name string) bool {
 	t.Helper()
-	metas, err := kbuild.List(lab.DefaultCacheDir())
+	opts := labOptions(t)
+	opts.Kernel = name
+	ok, err := lab.Built(context.Background(), opts)
 	if err != nil {
-		return false
+		t.Logf("is %s built? %v", name, err)
 	}
-	for _, m := range metas {
-		if m.Name == name {
-			return true
-		}
-	}
-	return false
+	return ok
 }

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"io"
 	"log/slog"
 	"os"
@@ -216,4 +217,24 @@ func FindModuleDir() (string, error) {
 			return "", errors.New("kcovlab source not found above " + dir + ": run from the kcovlab checkout or pass --src")
 		}
 	}
+}
+
+// Built reports whether the kernel opts name is in the cache with the
+// inputs it would be built from today (source, series, fragments,
+// compiler), without building or applying anything.
+func Built(ctx context.Context, opts Options) (bool, error) {
+	if err := opts.defaults(); err != nil {
+		return false, &UsageError{err.Error()}
+	}
+	def, err := opts.kernelDef()
+	if err != nil {
+		return false, err
+	}
+	r := &run{opts: opts, log: opts.Log, def: def}
+	spec, err := r.kernelSpec(ctx, def)
+	if err != nil {
+		return false, err
+	}
+	_, err = kbuild.Lookup(spec, kbuild.Options{CacheDir: opts.CacheDir})
+	return err == nil, nil
 }

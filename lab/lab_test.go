@@ -12,6 +12,7 @@ import (
 
 	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/internal/symbolize"
 	"github.com/kcovlab/kcovlab/scenarios"
 )
 
@@ -283,11 +284,15 @@ func TestNoiseByFunction(t *testing.T) {
 		"quiet set: 9 PCs",
 		"restore_fpregs_from_fpstate+0x1a in 13 runs (idle 6, loaded 7)",
 		"restore_fpregs_from_fpstate+0x2b in 11 runs (idle 6, loaded 5)",
-		"read_tsc+0xc in 1 runs (idle 1, loaded 0)",
+		"read_tsc+0xc (arch/x86/kernel/tsc.c) in 1 runs (idle 1, loaded 0)",
+		"native_sched_clock+0x4 (arch/x86/kernel/tsc.c:250) in 2 runs (idle 1, loaded 1)",
 		"0xffffffff81000000 in 3 runs (idle 3, loaded 0)",
 	}}
 	noiseByFunction(&res)
-	want := map[string]float64{"noise_runs_by_fn/restore_fpregs_from_fpstate": 13, "noise_runs_by_fn/read_tsc": 1}
+	want := map[string]float64{
+		"noise_runs_by_fn/restore_fpregs_from_fpstate": 13, "noise_runs_by_fn/read_tsc": 1,
+		"noise_runs_by_fn/native_sched_clock": 2, "noise_runs_by_file/arch/x86/kernel/tsc.c": 2,
+	}
 	if len(res.Metrics) != len(want) {
 		t.Fatalf("metrics %v, want %v", res.Metrics, want)
 	}
@@ -295,5 +300,47 @@ func TestNoiseByFunction(t *testing.T) {
 		if res.Metrics[k] != v {
 			t.Errorf("%s = %v, want %v", k, res.Metrics[k], v)
 		}
+	}
+}
+
+func TestJudgeUnion(t *testing.T) {
+	syms := symbolize.New([]symbolize.Symbol{
+		{Name: "__schedule", Addr: 0xffffffff81000000, Size: 0x100},
+		{Name: "___slab_alloc", Addr: 0xffffffff81000100, Size: 0x100},
+		{Name: "do_statx", Addr: 0xffffffff81000200, Size: 0x100},
+	})
+	outcome := func(union, ref []uint64, differ float64) scenarios.Outcome {
+		return scenarios.Outcome{
+			Metrics: map[string]float64{"skipped": 0, "op_results_differ": differ},
+			PCs:     map[string][]uint64{"union_minus_ref": union, "ref_minus_union": ref},
+		}
+	}
+	for _, tc := range []struct {
+		name        string
+		o           scenarios.Outcome
+		syms        *symbolize.Table
+		verdict     string
+		unexplained float64
+		evidence    string
+	}{
+		{"noise only", outcome([]uint64{0xffffffff81000010, 0xffffffff81000110}, []uint64{0xffffffff81000020}, 0), syms, results.Pass, 0, "set aside by symbol: 2 (alloc 1, sched 1)"},
+		{"syscall code differs", outcome([]uint64{0xffffffff81000210}, nil, 0), syms, results.Fail, 1, "unexplained: 1: do_statx+0x10"},
+		{"unknown address", outcome(nil, []uint64{0xffffffff8f000000}, 0), syms, results.Fail, 1, "0xffffffff8f000000"},
+		{"ops differ", outcome([]uint64{0xffffffff81000210}, nil, 1), syms, results.Pass, -1, "not judged, the threads' syscalls"},
+		{"no symbols", outcome([]uint64{0xffffffff81000210}, nil, 0), nil, results.Pass, -1, "not judged, no vmlinux symbols"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := results.Scenario{Verdict: results.Pass, Metrics: tc.o.Metrics}
+			judgeUnion(&res, tc.o, tc.syms)
+			if res.Verdict != tc.verdict {
+				t.Errorf("verdict %s, want %s (%s)", res.Verdict, tc.verdict, res.Error)
+			}
+			if got, ok := res.Metrics["union_unexplained"]; tc.unexplained >= 0 && (!ok || got != tc.unexplained) {
+				t.Errorf("union_unexplained = %v %v, want %v", got, ok, tc.unexplained)
+			}
+			if !strings.Contains(strings.Join(res.Evidence, "\n"), tc.evidence) {
+				t.Errorf("evidence lacks %q:\n%s", tc.evidence, strings.Join(res.Evidence, "\n"))
+			}
+		})
 	}
 }

@@ -75,6 +75,14 @@ func (r *run) scenarioEnv() scenarioEnv {
 		if err != nil {
 			r.log.Warn("scenario: evidence stays unsymbolized", "err", err)
 		}
+		if syms != nil && r.kernel.FuncFiles != "" {
+			if f, err := os.Open(r.kernel.FuncFiles); err == nil {
+				if err := syms.AddFuncFiles(f); err != nil {
+					r.log.Warn("scenario: PCs name no source file", "err", err)
+				}
+				f.Close()
+			}
+		}
 		r.syms = syms
 	}
 	env.syms = r.syms
@@ -129,23 +137,24 @@ func runScenario(ctx context.Context, g guestRunner, s scenarios.Scenario, env s
 		res.Verdict, res.Error = results.Error, (&ScenarioError{Scenario: s.Name, Err: err}).Error()
 		return res
 	}
+	var o scenarios.Outcome
 	if s.Format == scenarios.FormatKTAP {
 		judgeKTAP(&res, stdout, env.series)
 	} else {
-		judgeJSON(&res, s.Name, stdout, stderr, code)
+		o = judgeJSON(&res, s.Name, stdout, stderr, code)
 	}
 	if env.syms != nil {
 		for i, e := range res.Evidence {
 			res.Evidence[i] = env.syms.Text(e)
 		}
-		if s.Name == "irqnoise" {
-			noiseByFunction(&res)
-		}
+	}
+	if judge := hostJudges[s.Name]; judge != nil && res.Verdict != results.Error {
+		judge(&res, o, env.syms)
 	}
 	return res
 }
 
-func judgeJSON(res *results.Scenario, name string, stdout, stderr []byte, code int) {
+func judgeJSON(res *results.Scenario, name string, stdout, stderr []byte, code int) scenarios.Outcome {
 	o, perr := scenarios.ParseOutcome(name, stdout)
 	switch {
 	case perr != nil:
@@ -163,6 +172,7 @@ func judgeJSON(res *results.Scenario, name string, stdout, stderr []byte, code i
 		res.Verdict = results.Fail
 	}
 	res.Metrics, res.Evidence = o.Metrics, o.Evidence
+	return o
 }
 
 // judgeKTAP keeps one case per KTAP result. A failing case that is a known

@@ -104,7 +104,7 @@ var All = map[string]Scenario{
 	},
 	"guardrace": {
 		Name:             "guardrace",
-		Summary:          "fresh-guard race: threads in unique mode reach unindexed guards together; no PC twice, bitmap bits == records; one trial per fresh boot",
+		Summary:          "fresh-guard race: threads in unique mode reach unindexed guards together; no PC twice, bitmap bits == records, union == single-thread reference outside timing-dependent code (judged by symbol); one trial per fresh boot",
 		Package:          modulePath + "guardrace",
 		NeedsKernelClass: true,
 		FreshBoots:       3,
@@ -161,6 +161,9 @@ type Outcome struct {
 	Pass     bool               `json:"pass"`
 	Metrics  map[string]float64 `json:"metrics,omitempty"`
 	Evidence []string           `json:"evidence,omitempty"`
+	// PCs are named PC lists for the host to symbolize and judge (the
+	// guest has no symbols), e.g. guardrace's union_minus_ref.
+	PCs map[string][]uint64 `json:"pcs,omitempty"`
 	// Error is set when the program could not measure at all.
 	Error string `json:"error,omitempty"`
 }

@@ -90,8 +90,11 @@ type Kernel struct {
 	Log     string
 	// Selftest is the static selftest binary, "" when the source has none.
 	Selftest string
-	Meta     Meta
-	Cached   bool
+	// FuncFiles is the function-to-source index (FuncFilesName), "" when
+	// the build could not make one.
+	FuncFiles string
+	Meta      Meta
+	Cached    bool
 }
 
 // Meta is saved beside each kernel as meta.json.
@@ -199,6 +202,9 @@ func loadKernel(dir string) (*Kernel, error) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, selftestName)); err == nil {
 		k.Selftest = filepath.Join(dir, selftestName)
+	}
+	if _, err := os.Stat(filepath.Join(dir, FuncFilesName)); err == nil {
+		k.FuncFiles = filepath.Join(dir, FuncFilesName)
 	}
 	if err := json.Unmarshal(raw, &k.Meta); err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)

@@ -218,6 +218,7 @@ func (b *builder) publish() (*Kernel, error) {
 			return nil, &BuildError{Stage: "make", LogPath: b.logPath, Err: fmt.Errorf("%w: %s: %v", errNoArtifact, name, err)}
 		}
 	}
+	b.indexFunctions()
 	if b.meta.Steps > previousSteps(b.tree) {
 		os.WriteFile(filepath.Join(b.tree, ".kcovlab-steps"), []byte(fmt.Sprint(b.meta.Steps)), 0o644)
 	}
@@ -234,4 +235,19 @@ func (b *builder) publish() (*Kernel, error) {
 	}
 	b.log.Info("kernel: built", "key", b.meta.Key, "seconds", int(b.meta.BuildSecs), "steps", b.meta.Steps)
 	return loadKernel(final)
+}
+
+// indexFunctions publishes the function-to-file index; a kernel without
+// it still works, its PCs just name no file.
+func (b *builder) indexFunctions() {
+	index, err := IndexFunctions(b.tree, b.spec.Source.Dir)
+	if err == nil {
+		var f *os.File
+		if f, err = os.Create(filepath.Join(b.staging, FuncFilesName)); err == nil {
+			err = errors.Join(WriteFuncFiles(f, index), f.Close())
+		}
+	}
+	if err != nil {
+		b.log.Warn("kernel: no function-to-file index", "err", err)
+	}
 }

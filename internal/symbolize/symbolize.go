@@ -1,14 +1,19 @@
 // Package symbolize maps kernel PCs, as KCOV records them, to functions
 // (from vmlinux's ELF symbol table) and, when the kernel was built with
-// DWARF, to file:line. It reads vmlinux with debug/elf and debug/dwarf and
+// DWARF, to file:line; without DWARF, to the source file named by the
+// build's function index (AddFuncFiles). It reads vmlinux with debug/elf
+// and debug/dwarf and
 // needs nothing else on the host. Tests build a tiny ELF with the Go
 // toolchain's own output (the test binary) so they run anywhere.
 package symbolize
 
 import (
+	"bufio"
 	"debug/dwarf"
 	"debug/elf"
 	"fmt"
+	"io"
+	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -17,6 +22,10 @@ import (
 type sym struct {
 	addr, size uint64
 	name       string
+	// file is the basename of the STT_FILE symbol a local symbol follows
+	// in the symbol table (the linker keeps each object's locals after
+	// its file symbol); "" for globals.
+	file string
 }
 
 // Table answers PC lookups for one binary.
@@ -24,6 +33,8 @@ type Table struct {
 	syms  []sym
 	dwarf *dwarf.Data
 	lines map[uint64]lineInfo
+	// funcFiles maps function names to source files (see AddFuncFiles).
+	funcFiles map[string][]string
 }
 
 type lineInfo struct {
@@ -43,17 +54,43 @@ func Open(path string) (*Table, error) {
 		return nil, fmt.Errorf("symbolize %s: %w", path, err)
 	}
 	t := &Table{}
+	file := ""
 	for _, s := range all {
+		if elf.ST_TYPE(s.Info) == elf.STT_FILE {
+			file = s.Name
+		}
 		if elf.ST_TYPE(s.Info) != elf.STT_FUNC || s.Value == 0 {
 			continue
 		}
-		t.syms = append(t.syms, sym{addr: s.Value, size: s.Size, name: s.Name})
+		e := sym{addr: s.Value, size: s.Size, name: s.Name}
+		if elf.ST_BIND(s.Info) == elf.STB_LOCAL {
+			e.file = file
+		}
+		t.syms = append(t.syms, e)
 	}
 	sort.Slice(t.syms, func(i, j int) bool { return t.syms[i].addr < t.syms[j].addr })
 	if d, err := f.DWARF(); err == nil {
 		t.dwarf = d
 	}
 	return t, nil
+}
+
+// Symbol is a function for New.
+type Symbol struct {
+	Name       string
+	Addr, Size uint64
+	// File is the basename of its object's STT_FILE symbol, for locals.
+	File string
+}
+
+// New makes a table from symbols, e.g. in tests of code that symbolizes.
+func New(syms []Symbol) *Table {
+	t := &Table{}
+	for _, s := range syms {
+		t.syms = append(t.syms, sym{addr: s.Addr, size: s.Size, name: s.Name, file: s.File})
+	}
+	sort.Slice(t.syms, func(i, j int) bool { return t.syms[i].addr < t.syms[j].addr })
+	return t
 }
 
 // Len is the number of function symbols.
@@ -64,15 +101,63 @@ func (t *Table) HasDWARF() bool { return t.dwarf != nil }
 
 // Func returns the function containing pc and pc's offset in it.
 func (t *Table) Func(pc uint64) (string, uint64, bool) {
+	s, ok := t.lookup(pc)
+	return s.name, pc - s.addr, ok
+}
+
+func (t *Table) lookup(pc uint64) (sym, bool) {
 	i := sort.Search(len(t.syms), func(i int) bool { return t.syms[i].addr > pc }) - 1
 	if i < 0 {
-		return "", 0, false
+		return sym{}, false
 	}
 	s := t.syms[i]
 	if s.size != 0 && pc >= s.addr+s.size {
-		return "", 0, false
+		return sym{}, false
 	}
-	return s.name, pc - s.addr, true
+	return s, true
+}
+
+// AddFuncFiles reads a function-to-source index, one "name<TAB>file[,file]"
+// line per function (the kernel build's funcs.tsv), so that PCs name their
+// source file when the kernel has no DWARF.
+func (t *Table) AddFuncFiles(r io.Reader) error {
+	t.funcFiles = map[string][]string{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		name, files, ok := strings.Cut(sc.Text(), "\t")
+		if !ok {
+			return fmt.Errorf("symbolize: function index: bad line %q", sc.Text())
+		}
+		t.funcFiles[name] = strings.Split(files, ",")
+	}
+	return sc.Err()
+}
+
+// File returns the source file of pc's function: from DWARF when the
+// kernel has it, else from the function index, where a static function
+// defined in several files is told apart by its STT_FILE basename.
+func (t *Table) File(pc uint64) (string, bool) {
+	if file, _, ok := t.Line(pc); ok {
+		return file, true
+	}
+	s, ok := t.lookup(pc)
+	if !ok {
+		return "", false
+	}
+	var match []string
+	for _, f := range t.funcFiles[s.name] {
+		if len(t.funcFiles[s.name]) == 1 || s.file == "" || path.Base(f) == s.file {
+			match = append(match, f)
+		}
+	}
+	switch {
+	case len(match) > 0:
+		return strings.Join(match, ","), true
+	case s.file != "":
+		return s.file, true
+	}
+	return "", false
 }
 
 // Line returns the source line of pc from DWARF.
@@ -108,7 +193,8 @@ func (t *Table) lookupLine(pc uint64) lineInfo {
 	return lineInfo{file: entry.File.Name, line: entry.Line}
 }
 
-// Describe renders pc as "func+0xoff (file:line)", or the bare address.
+// Describe renders pc as "func+0xoff (file:line)", "func+0xoff (file)"
+// without DWARF, or the bare address.
 func (t *Table) Describe(pc uint64) string {
 	name, off, ok := t.Func(pc)
 	if !ok {
@@ -117,6 +203,8 @@ func (t *Table) Describe(pc uint64) string {
 	s := fmt.Sprintf("%s+%#x", name, off)
 	if file, line, ok := t.Line(pc); ok {
 		s += fmt.Sprintf(" (%s:%d)", file, line)
+	} else if file, ok := t.File(pc); ok {
+		s += fmt.Sprintf(" (%s)", file)
 	}
 	return s
 }

@@ -70,3 +70,36 @@ func TestTextLeavesUnknownAddresses(t *testing.T) {
 		t.Errorf("Text = %q, want %q", got, want)
 	}
 }
+
+func TestFileFromFunctionIndex(t *testing.T) {
+	tab := &Table{syms: []sym{
+		{addr: 0x1000, size: 0x100, name: "read_tsc", file: "tsc.c"},
+		{addr: 0x1100, size: 0x100, name: "helper", file: "b.c"},
+		{addr: 0x1200, size: 0x100, name: "helper", file: "a.c"},
+		{addr: 0x1300, size: 0x100, name: "ksys_read"},
+		{addr: 0x1400, size: 0x100, name: "only_local", file: "x.c"},
+		{addr: 0x1500, size: 0x100, name: "nowhere"},
+	}}
+	index := "read_tsc\tarch/x86/kernel/tsc.c\nhelper\tkernel/a.c,fs/b.c\nksys_read\tfs/read_write.c\n"
+	if err := tab.AddFuncFiles(strings.NewReader(index)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		pc   uint64
+		want string
+	}{
+		{0x1004, "read_tsc+0x4 (arch/x86/kernel/tsc.c)"},
+		{0x1110, "helper+0x10 (fs/b.c)"},     // told apart by its STT_FILE
+		{0x1210, "helper+0x10 (kernel/a.c)"}, // the other one
+		{0x1300, "ksys_read+0x0 (fs/read_write.c)"},
+		{0x1400, "only_local+0x0 (x.c)"}, // not indexed: the basename
+		{0x1500, "nowhere+0x0"},
+	} {
+		if got := tab.Describe(tc.pc); got != tc.want {
+			t.Errorf("Describe(%#x) = %q, want %q", tc.pc, got, tc.want)
+		}
+	}
+	if err := (&Table{}).AddFuncFiles(strings.NewReader("no tab here\n")); err == nil {
+		t.Error("a malformed index was accepted")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -91,4 +92,29 @@ func cacheDir() string {
 		return filepath.Join(d, "kcovlab")
 	}
 	return filepath.Join(os.TempDir(), "kcovlab-cache")
+}
+
+// BuiltKernels returns the directories of the kernels already built in the
+// lab's cache (each holds vmlinux, config and meta.json), for tests that
+// read a real kernel image. It skips under -short, and when no kernel is
+// built yet: building them is the job of the kbuild and e2e tests.
+func BuiltKernels(t testing.TB) []string {
+	t.Helper()
+	NeedE2E(t)
+	root := filepath.Join(cacheDir(), "kernels")
+	metas, _ := filepath.Glob(filepath.Join(root, "*", "meta.json"))
+	var dirs []string
+	for _, m := range metas {
+		dir := filepath.Dir(m)
+		if strings.HasPrefix(filepath.Base(dir), ".") { // a build in progress
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, "vmlinux")); err == nil {
+			dirs = append(dirs, dir)
+		}
+	}
+	if len(dirs) == 0 {
+		t.Skipf("no kernel built in %s yet (kcovlab run builds one)", root)
+	}
+	return dirs
 }

@@ -39,14 +39,16 @@ func TestJudge(t *testing.T) {
 		pass     bool
 		metrics  map[string]float64
 		evidence []string
+		pcs      map[string][]uint64 // what the host is given to judge (c)
 	}{
 		{
 			name: "clean race",
 			race: []session{sess(0, []uint64{1, 2, 3}, 10, 11, 12), sess(10, []uint64{1, 2, 3, 9}, 10, 11, 12, 13)},
 			ref:  ref, pass: true,
 			metrics: map[string]float64{"dup_records": 0, "bitmap_mismatch_threads": 0, "union_minus_ref": 1, "union_minus_ref_shared": 0,
-				"ref_minus_union": 0, "pcs_total": 4, "pcs_ref": 3, "bits_union": 4, "bits_above_probe": 4, "probe_max_bit": 3, "overlap": 1},
+				"ref_minus_union": 0, "pcs_total": 4, "pcs_ref": 3, "bits_union": 4, "bits_above_probe": 4, "probe_max_bit": 3, "overlap": 1, "cpus_used": 1},
 			evidence: []string{"union - ref: 0x0000000000000009 in 1 threads", "all on at one moment"},
+			pcs:      map[string][]uint64{"union_minus_ref": {9}, "ref_minus_union": nil},
 		},
 		{
 			name:    "repeated PC and a lost bit",
@@ -56,6 +58,7 @@ func TestJudge(t *testing.T) {
 			evidence: []string{"thread 0: 0x0000000000000001 recorded 2 times", "ref - union: 0x0000000000000003",
 				"thread 0: no PC recorded twice, bitmap bits set == records: cpu 0->0, 100 us: 3 records, 2 distinct, 1 repeated records, 2 bits set, highest index 11 FAIL",
 				"may not have raced"},
+			pcs: map[string][]uint64{"union_minus_ref": nil, "ref_minus_union": {3}},
 		},
 		{
 			name:     "a thread that did not run fails the trial",
@@ -73,7 +76,7 @@ func TestJudge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := &trial{m: map[string]float64{}, n: len(tt.race)}
+			tr := &trial{m: map[string]float64{}, n: len(tt.race), pcs: map[string][]uint64{}}
 			tr.judge(probe, tt.race, tt.ref)
 			all := strings.Join(tr.r.Evidence, "\n")
 			if tr.r.OK() != tt.pass {
@@ -82,6 +85,11 @@ func TestJudge(t *testing.T) {
 			for k, v := range tt.metrics {
 				if got, ok := tr.m[k]; !ok || got != v {
 					t.Errorf("metric %s = %v (present %v), want %v", k, got, ok, v)
+				}
+			}
+			for k, want := range tt.pcs {
+				if got := tr.pcs[k]; !slices.Equal(got, want) {
+					t.Errorf("pcs[%s] = %v, want %v", k, got, want)
 				}
 			}
 			for _, want := range tt.evidence {
