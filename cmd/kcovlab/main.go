@@ -45,6 +45,8 @@ usage:
   kcovlab compare KERNEL_A KERNEL_B [flags]
                           run both kernels --runs times (A,B,A,B,..., a fresh boot
                           each) and test every metric for a difference
+  kcovlab ask [RECIPE]    answer a reviewer question with data (tsc-noise, guard-size,
+                          edges-vs-nodes, v2-vs-v4, overflow); no RECIPE lists them
   kcovlab help            this text
 
 exit codes: 0 all scenarios passed, 1 a scenario failed, 2 usage error,
@@ -100,6 +102,8 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 		return cmdKernels(args[1:], stdout, stderr)
 	case "compare":
 		return cmdCompare(args[1:], stdout, stderr)
+	case "ask":
+		return cmdAsk(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitPass

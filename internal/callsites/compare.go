@@ -42,7 +42,7 @@ func Compare(a, b *Report) *Diff {
 	add("comparison call sites", int64(a.Cost.CmpSites), int64(b.Cost.CmpSites))
 	add("PC call site bytes", int64(a.Cost.PCBytes), int64(b.Cost.PCBytes))
 	add("all call site bytes", int64(a.Cost.SiteBytes), int64(b.Cost.SiteBytes))
-	add("function code bytes", int64(a.codeBytes()), int64(b.codeBytes()))
+	add("function code bytes", int64(a.CodeBytes()), int64(b.CodeBytes()))
 	add(".text", int64(a.Sizes.Text), int64(b.Sizes.Text))
 	add(".init.text", int64(a.Sizes.InitText), int64(b.Sizes.InitText))
 	add(".rodata", int64(a.Sizes.Rodata), int64(b.Sizes.Rodata))
@@ -61,8 +61,8 @@ func (r *Report) Label() string {
 	return filepath.Base(r.Path)
 }
 
-// codeBytes is the size of every function walked.
-func (r *Report) codeBytes() uint64 {
+// CodeBytes is the size of every function walked.
+func (r *Report) CodeBytes() uint64 {
 	var n uint64
 	for _, s := range r.Exec {
 		n += s.CodeBytes

@@ -210,7 +210,7 @@ func (r *Report) finish() {
 	default:
 		r.Instrumentation = ModeNone
 	}
-	r.Cost.PCCodePercent = percent(r.Cost.PCBytes, r.codeBytes())
+	r.Cost.PCCodePercent = percent(r.Cost.PCBytes, r.CodeBytes())
 	for _, s := range r.Exec {
 		if s.Name == ".text" && r.Sizes.Text > 0 {
 			r.Cost.PCTextPercent = percent(s.PCBytes, r.Sizes.Text)

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/kcovlab/kcovlab/lab"
+)
+
+const askUsage = `usage: kcovlab ask RECIPE [flags]
+
+Answers a reviewer's question about the series with data: builds (or takes
+from the cache) and boots the kernels the recipe needs, runs its scenarios
+and prints a paste-ready answer that starts with the kernels' identity and
+ends with the commands that reproduce it. answer.txt and answer.json go to
+RESULTS/ask-RECIPE-ID. Without RECIPE, lists the recipes.
+
+exit codes: 0 answered, 2 usage error, 3 the lab could not finish (a kernel
+did not build or boot, a run did not finish)
+
+flags:
+`
+
+func cmdAsk(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ask", flag.ContinueOnError)
+	var ao lab.AskOptions
+	fs.IntVar(&ao.Runs, "runs", 0, "runs per kernel where the recipe repeats runs (default: the recipe's)")
+	kernels := fs.String("kernels", "", "comma-separated kernels replacing the recipe's, in its order")
+	verbose := commonFlags(fs, &ao.Options, stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, askUsage)
+		fs.PrintDefaults()
+	}
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(pos) == 0 {
+		listRecipes(stdout)
+		return exitPass
+	}
+	if len(pos) > 1 {
+		fmt.Fprintf(stderr, "kcovlab ask: one recipe at a time, got %q\n", pos)
+		return exitUsage
+	}
+	if ao.Runs < 0 {
+		fmt.Fprintf(stderr, "kcovlab ask: --runs %d: want 1 or more\n", ao.Runs)
+		return exitUsage
+	}
+	ao.Recipe = pos[0]
+	if *kernels != "" {
+		ao.Kernels = strings.Split(*kernels, ",")
+	}
+	ao.Log, ao.Out = newLogger(stderr, *verbose), stdout
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	_, err = lab.Ask(ctx, ao)
+	return exitCode(err, stderr)
+}
+
+func listRecipes(w io.Writer) {
+	for _, n := range lab.RecipeNames() {
+		r, _ := lab.LookupRecipe(n)
+		fmt.Fprintf(w, "%-15s %s\n%-15s kernels: %s\n", n, r.Question, "", strings.Join(r.Kernels, ", "))
+	}
+}
