@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,5 +60,39 @@ func TestCompareVanillaWithItself(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "rerun: kcovlab compare vanilla vanilla --scenario smoke --runs 2") {
 		t.Errorf("no rerun line:\n%s", out.String())
+	}
+}
+
+// TestCompareVanillaWithV2 runs the unique scenario on vanilla and v2, four
+// runs each: KCOV_UNIQUE_ENABLE fails with ENOTTY (25) on every vanilla run
+// and succeeds on every v2 run, so errno must come out significant with the
+// exact p-value of two fully separated samples of 4 (2/70).
+func TestCompareVanillaWithV2(t *testing.T) {
+	needLab(t)
+	opts := labOptions(t)
+	opts.Scenarios = []string{"unique"}
+	var out bytes.Buffer
+	opts.Out = &out
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
+	defer cancel()
+	cr, err := lab.Compare(ctx, lab.CompareOptions{Options: opts, KernelA: "vanilla", KernelB: "v2", Runs: 4})
+	if err != nil {
+		t.Fatalf("compare: %v\n%s", err, out.String())
+	}
+	t.Logf("MEASURED compare_dir=%s\n%s", cr.Dir, out.String())
+	var errno *report.MetricStat
+	for i, m := range cr.Comparison.Metrics {
+		if m.Scenario == "unique" && m.Metric == "errno" {
+			errno = &cr.Comparison.Metrics[i]
+		}
+	}
+	if errno == nil || !errno.Both() {
+		t.Fatalf("unique:errno not compared on both kernels: %+v", errno)
+	}
+	if errno.A.Median != 25 || errno.B.Median != 0 || errno.P == nil || math.Abs(*errno.P-2.0/70) > 1e-9 || !errno.Significant {
+		t.Errorf("errno: vanilla %v, v2 %v, p %v, significant %v; want 25, 0, 2/70, true", errno.A.Median, errno.B.Median, errno.P, errno.Significant)
+	}
+	if cr.Comparison.A.Kernel.Key == cr.Comparison.B.Kernel.Key {
+		t.Error("both sides ran the same kernel")
 	}
 }
