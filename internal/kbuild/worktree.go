@@ -98,14 +98,9 @@ func (w *Worktree) git(ctx context.Context, args ...string) (string, error) {
 // patch that does not apply fails here, naming patch, file and hunk, before
 // anything is built; then it is committed patch by patch on its own branch.
 func (w *Worktree) Checkout(ctx context.Context, s *series.Series) (string, error) {
-	ref := baseTag
-	if s != nil {
-		ref = "kcovlab/" + s.ID()
-		if _, err := w.git(ctx, "rev-parse", "--verify", "-q", ref); err != nil {
-			if err := w.commitSeries(ctx, s, ref); err != nil {
-				return "", err
-			}
-		}
+	ref, err := w.Branch(ctx, s)
+	if err != nil {
+		return "", err
 	}
 	// Refresh the index's stat data first: checkout -f rewrites every file
 	// whose stat data looks stale, which would defeat incremental builds.
@@ -118,6 +113,22 @@ func (w *Worktree) Checkout(ctx context.Context, s *series.Series) (string, erro
 		return "", err
 	}
 	return w.git(ctx, "rev-parse", "HEAD")
+}
+
+// Branch returns the ref of base plus s (nil: the base tag), committing the
+// series on its branch the first time, without touching the checked-out
+// files: a build running in this tree is not disturbed.
+func (w *Worktree) Branch(ctx context.Context, s *series.Series) (string, error) {
+	if s == nil {
+		return baseTag, nil
+	}
+	ref := "kcovlab/" + s.ID()
+	if _, err := w.git(ctx, "rev-parse", "--verify", "-q", ref); err != nil {
+		if err := w.commitSeries(ctx, s, ref); err != nil {
+			return "", err
+		}
+	}
+	return ref, nil
 }
 
 // commitSeries makes branch ref: base plus s, one commit per patch. The
