@@ -26,6 +26,27 @@ func (f fakeGuest) Output(ctx context.Context, cmd string) ([]byte, []byte, int,
 	return []byte(f.stdout), []byte(f.stderr), f.code, f.err
 }
 
+// TestRunScenarioErrorKind: a failed SSH session and a timeout say so in
+// the result, so a bisect retries the first and never blames the kernel for
+// it; the program's own error has no kind.
+func TestRunScenarioErrorKind(t *testing.T) {
+	smoke := scenarios.All["smoke"]
+	tests := []struct {
+		guest fakeGuest
+		kind  string
+	}{
+		{fakeGuest{err: errors.New("ssh run: connection reset")}, results.ErrorChannel},
+		{fakeGuest{err: fmt.Errorf("ssh run: %w", context.DeadlineExceeded)}, results.ErrorTimeout},
+		{fakeGuest{stdout: `{"scenario":"smoke","error":"kcov: no such file"}`}, ""},
+	}
+	for _, tt := range tests {
+		got := runScenario(context.Background(), tt.guest, smoke, scenarioEnv{timeout: time.Minute, outDir: t.TempDir()})
+		if got.Verdict != results.Error || got.ErrorKind != tt.kind {
+			t.Errorf("%+v: verdict %s kind %q, want error %q", tt.guest, got.Verdict, got.ErrorKind, tt.kind)
+		}
+	}
+}
+
 func TestRunScenarioVerdicts(t *testing.T) {
 	smoke := scenarios.All["smoke"]
 	tests := []struct {

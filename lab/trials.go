@@ -49,8 +49,8 @@ func (r *run) runTrials(ctx context.Context, s scenarios.Scenario) error {
 		}
 		env.extraArgs = fmt.Sprintf(" -trial=%d", k)
 		res := runScenario(ctx, g.client, s, env)
-		if crash := g.crashed(); crash != nil {
-			res.Verdict, res.Error = results.Error, "kernel crashed: "+crash.Title
+		if crash := g.crashedAfter(ctx, res); crash != nil {
+			res.Verdict, res.ErrorKind, res.Error = results.Error, results.ErrorCrash, "kernel crashed: "+crash.Title
 		}
 		r.stopGuest(ctx, g, true)
 		r.log.Info("scenario: trial done", "name", s.Name, "trial", k, "verdict", res.Verdict)
