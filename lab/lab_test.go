@@ -164,6 +164,11 @@ func TestKernelDef(t *testing.T) {
 		{name: "unknown", opts: Options{Kernel: "v9"}, errHas: "unknown kernel"},
 		{name: "both", opts: Options{Kernel: "v2", Series: "v4"}, errHas: "give one"},
 		{name: "exclude without series", opts: Options{Exclude: []int{1}}, errHas: "needs a kernel with a series"},
+		{name: "local tree", opts: Options{KernelSrc: "/src/linux"}, want: "local", frags: 2},
+		{name: "local tree with fragments", opts: Options{KernelSrc: "/src/linux", Fragments: []string{"guest.config", "kcov.config", "kcov-unique.config"}}, want: "local", frags: 3},
+		{name: "local tree with a series", opts: Options{KernelSrc: "/src/linux", Series: "v2"}, want: "v2", series: "v2", frags: 3},
+		{name: "fragments replace the kernel's", opts: Options{Kernel: "v2", Fragments: []string{"guest.config"}}, want: "v2", series: "v2", frags: 1},
+		{name: "exclude on a local tree", opts: Options{KernelSrc: "/src/linux", Exclude: []int{1}}, errHas: "needs a kernel with a series"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
