@@ -3,6 +3,8 @@
 // the good one), mark commits, read git's answer and reset. kcovlab's bisect
 // (lab.Bisect) judges each commit itself and marks it here; the argv
 // builders also give the plain git commands that reproduce a bisect.
+// InsertFixture puts a deliberately broken commit (and its revert) into a
+// history, to test that a bisect skips such a commit rather than blame it.
 //
 // Host needs: git 2.7 or newer (--term-old/--term-new).
 //
@@ -257,8 +259,12 @@ func (r *Repo) git(ctx context.Context, args ...string) (string, error) {
 // run runs argv in the C locale (its output is parsed) and returns its
 // stdout and stderr together, trimmed.
 func (r *Repo) run(ctx context.Context, argv []string) (string, error) {
+	return r.runEnv(ctx, argv, nil)
+}
+
+func (r *Repo) runEnv(ctx context.Context, argv, env []string) (string, error) {
 	cmd := proc.Command(ctx, argv)
-	cmd.Env = append(os.Environ(), "LC_ALL=C", "LANGUAGE=C", "GIT_TERMINAL_PROMPT=0")
+	cmd.Env = append(append(os.Environ(), "LC_ALL=C", "LANGUAGE=C", "GIT_TERMINAL_PROMPT=0"), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

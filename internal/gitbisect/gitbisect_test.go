@@ -229,3 +229,50 @@ func TestReady(t *testing.T) {
 		t.Errorf("Commits = %v, %v", cs, err)
 	}
 }
+
+// TestInsertFixture: the fixture and its revert land right after the
+// chosen commit, the later commits follow unchanged (content and author),
+// and two clones of one history get the same hashes.
+func TestInsertFixture(t *testing.T) {
+	ctx := context.Background()
+	f := Fixture{Subject: "fixture: break n", Path: "n", Append: "\nbroken\n"}
+	orig, h := testRepo(t, 5)
+	var heads []string
+	for range 2 {
+		dir := t.TempDir()
+		if out, err := exec.Command("git", "clone", "-q", orig.Dir, dir).CombinedOutput(); err != nil {
+			t.Fatalf("clone: %v: %s", err, out)
+		}
+		r, err := Open(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fix, rev, head, err := r.InsertFixture(ctx, h[2], f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		heads = append(heads, head)
+		log, err := r.git(ctx, "log", "--format=%H %an %s", "--reverse", h[2]+"..HEAD")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(log, "\n")
+		want := []string{fix + " kcovlab fixture: break n", rev + ` kcovlab Revert "fixture: break n"`, " t c3", " t c4"}
+		if len(lines) != 4 || lines[0] != want[0] || lines[1] != want[1] ||
+			!strings.HasSuffix(lines[2], want[2]) || !strings.HasSuffix(lines[3], want[3]) {
+			t.Errorf("history after c2:\n%s\nwant %q", log, want)
+		}
+		if b, _ := os.ReadFile(filepath.Join(r.Dir, "n")); string(b) != "4" {
+			t.Errorf("head content %q, want 4", b)
+		}
+		if broken, _ := r.git(ctx, "show", fix+":n"); broken != "2\nbroken" {
+			t.Errorf("fixture content %q", broken)
+		}
+		if ref, _ := r.git(ctx, "symbolic-ref", "--short", "HEAD"); ref != "main" {
+			t.Errorf("HEAD on %q, want main", ref)
+		}
+	}
+	if heads[0] != heads[1] {
+		t.Errorf("the same fixture on the same history gave two heads: %s, %s", heads[0], heads[1])
+	}
+}

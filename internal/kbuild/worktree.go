@@ -185,3 +185,37 @@ func (w *Worktree) Source(s *series.Series) *Source {
 	}
 	return src
 }
+
+// CloneBranch is the branch a Clone checks out.
+const CloneBranch = "kcovlab-tree"
+
+// Clone makes dir (absent or empty) a git repository of base plus s (nil:
+// the base alone), one commit per patch, checked out on CloneBranch, and
+// returns its HEAD: a tree to bisect. It does not touch this worktree's
+// checkout; objects are hard-linked when dir is on the same file system.
+func (w *Worktree) Clone(ctx context.Context, s *series.Series, dir string) (string, error) {
+	ref, err := w.Branch(ctx, s)
+	if err != nil {
+		return "", err
+	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return "", fmt.Errorf("clone into %s: the directory is not empty; give a new one", dir)
+	}
+	argv := []string{"git", "clone", "-q", "--single-branch", "--branch", ref, w.Dir, dir}
+	cmd := proc.Command(ctx, argv)
+	cmd.Env = append(os.Environ(), gitEnv...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%s: %w: %s", proc.Quote(argv), err, strings.TrimSpace(string(out)))
+	}
+	c := &Worktree{Dir: dir, base: w.base, log: w.log}
+	steps := [][]string{{"checkout", "-q", "-B", CloneBranch}, {"remote", "remove", "origin"}}
+	if ref != baseTag {
+		steps = append(steps, []string{"branch", "-D", ref})
+	}
+	for _, st := range steps {
+		if _, err := c.git(ctx, st...); err != nil {
+			return "", err
+		}
+	}
+	return c.git(ctx, "rev-parse", "HEAD")
+}
