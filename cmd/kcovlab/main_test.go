@@ -26,6 +26,10 @@ func TestCommandLine(t *testing.T) {
 		{"kernel and series", []string{"run", "--kernel", "v2", "--series", "v4", "--src", "../..", "--results", t.TempDir()}, exitUsage, "", "give one"},
 		{"bad accel", []string{"run", "--accel", "hvf", "--src", "../.."}, exitUsage, "", "hvf"},
 		{"report without dir", []string{"report"}, exitUsage, "", "RUN_DIR"},
+		{"help lists bisect", []string{"help"}, exitPass, "kcovlab bisect-step", ""},
+		{"bisect-tree without dir", []string{"bisect-tree", "--series", "v2"}, exitUsage, "", "directory to create"},
+		{"bisect-tree bad exclude", []string{"bisect-tree", "--exclude", "x", "/tmp/x"}, exitUsage, "", "--exclude"},
+		{"bisect without tree", []string{"bisect", "--src", "../..", "--scenario", "unique"}, exitUsage, "", "--kernel-src"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
