@@ -143,6 +143,15 @@ func Bisect(ctx context.Context, bo BisectOptions) (*BisectReport, error) {
 	}
 	bo.Log.Info("bisect: started", "tree", repo.Dir, "good", short(rep.Good.Commit), "bad", short(rep.Bad.Commit),
 		"inverted", rep.Inverted, "commits", rep.InRange, "dir", rep.Dir)
+	if ks, err := bo.kernelsOf(ctx, repo, rep.between()); err == nil {
+		cached := 0
+		for _, k := range ks {
+			if k.Cached {
+				cached++
+			}
+		}
+		bo.Log.Info("bisect: kernels in the cache", "cached", cached, "of", len(ks))
+	}
 	err = bo.drive(ctx, repo, rep)
 	rep.finish(start, err)
 	if werr := rep.write(); werr != nil && err == nil {

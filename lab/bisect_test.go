@@ -503,3 +503,62 @@ func TestBisectReportText(t *testing.T) {
 	rep.Text(&b)
 	testutil.Golden(t, "bisect.txt", b.Bytes())
 }
+
+// needClang skips a test that resolves a real kernel spec (it asks clang
+// its version) on a host without a kernel toolchain.
+func needClang(t *testing.T) {
+	t.Helper()
+	if _, err := kbuild.FindClang(context.Background(), 0); err != nil {
+		t.Skipf("no kernel toolchain: %v", err)
+	}
+}
+
+// TestBisectKernels: each commit between the ends has its own kernel key,
+// all built in the tree's one build directory, with the series' selftest
+// when the commit has it; a kernel put in the cache shows as cached.
+func TestBisectKernels(t *testing.T) {
+	needClang(t)
+	t.Parallel()
+	tree, h := bisectRepo(t, "pass", "pass", "fail", "fail")
+	bo := bisectOptions(t, tree, &fakeLab{})
+	bo.ModuleDir, bo.Good, bo.Bad = "..", h[0], h[3]
+	bo.Fragments = []string{"guest.config", "kcov.config", "kcov-unique.config"}
+	ks, err := BisectKernels(context.Background(), bo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ks) != 2 || ks[0].Commit != h[2] || ks[1].Commit != h[1] || ks[0].Key == ks[1].Key || ks[0].Cached {
+		t.Fatalf("kernels %+v, want c2 and c1, uncached, with two keys", ks)
+	}
+	entry := filepath.Join(bo.CacheDir, "kernels", ks[1].Key)
+	if err := os.MkdirAll(entry, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(entry, "meta.json"), []byte(`{"key":"`+ks[1].Key+`"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again, err := BisectKernels(context.Background(), bo)
+	if err != nil || again[0].Cached || !again[1].Cached {
+		t.Errorf("after caching c1: %+v, %v", again, err)
+	}
+
+	o := bo.Options
+	if err := o.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	def, err := o.kernelDef()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := kbuild.LocalTree(context.Background(), tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := (&run{opts: o, log: o.Log, def: def}).specFor(context.Background(), def, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Prepare != nil || spec.Source != src || spec.Selftest != kselftestSource || len(spec.Fragments) != 3 || def.Name != "local" {
+		t.Errorf("local tree spec %+v (kernel %s): want the tree as it is, with the selftest and three fragments", spec, def.Name)
+	}
+}

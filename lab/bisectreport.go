@@ -54,6 +54,8 @@ type BisectReport struct {
 	Started    time.Time `json:"started"`
 	Seconds    float64   `json:"seconds"`
 	Error      string    `json:"error,omitempty"`
+
+	commits []string // the range, newest first
 }
 
 // BisectCommit is a commit and its subject (Rev: the revision as given).
@@ -113,9 +115,17 @@ func (bo *BisectOptions) newReport(ctx context.Context, repo *gitbisect.Repo, st
 	if err != nil {
 		return nil, err
 	}
-	rep.InRange = len(commits)
+	rep.InRange, rep.commits = len(commits), commits
 	rep.Reproduce = bo.reproduce(rep)
 	return rep, nil
+}
+
+// between are the commits git may ask about: the range without its new end.
+func (rep *BisectReport) between() []string {
+	if len(rep.commits) < 2 {
+		return nil
+	}
+	return rep.commits[1:]
 }
 
 // terms are git's words for this bisect.

@@ -59,6 +59,7 @@ func cmdBisect(args []string, stdout, stderr io.Writer, runner labRunner) int {
 	var bo lab.BisectOptions
 	fs.StringVar(&bo.Good, "good", "", "revision where the scenario passes (the check holds)")
 	fs.StringVar(&bo.Bad, "bad", "", "revision where it does not; either may be the newer one")
+	dryRun := fs.Bool("dry-run", false, "list the commits the bisect may build and which kernels are cached; build nothing")
 	verbose, finish := bisectFlags(fs, &bo, stderr)
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -75,6 +76,9 @@ func cmdBisect(args []string, stdout, stderr io.Writer, runner labRunner) int {
 	bo.Log, bo.Out = newLogger(stderr, *verbose), stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *dryRun {
+		return listBisectKernels(ctx, bo, stdout, stderr)
+	}
 	_, err := lab.Bisect(ctx, bo)
 	switch {
 	case err == nil:
@@ -156,5 +160,22 @@ func cmdBisectTree(args []string, stdout, stderr io.Writer) int {
 		return exitCode(err, stderr)
 	}
 	tree.Text(stdout)
+	return exitPass
+}
+
+func listBisectKernels(ctx context.Context, bo lab.BisectOptions, stdout, stderr io.Writer) int {
+	ks, err := lab.BisectKernels(ctx, bo)
+	if err != nil {
+		return exitCode(err, stderr)
+	}
+	cached := 0
+	for _, k := range ks {
+		state := "to build"
+		if k.Cached {
+			state, cached = "cached", cached+1
+		}
+		fmt.Fprintf(stdout, "%s  %-8s  %s  %s\n", k.Commit[:12], state, k.Key, k.Subject)
+	}
+	fmt.Fprintf(stdout, "%d commits between the two revisions, %d kernels cached\n", len(ks), cached)
 	return exitPass
 }
