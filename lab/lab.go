@@ -1,11 +1,14 @@
 // Package lab wires kcovlab together: it builds (or finds in the cache) a
 // KCOV kernel and a u-root guest image, boots them in QEMU, runs scenarios
 // over SSH and writes the run directory. cmd/kcovlab only parses flags and
-// calls Run; everything it needs is in Options.
+// calls Run; everything it needs is in Options. Bisect drives git bisect
+// over a local tree with one Run per step (BisectStepAt is one step, for
+// `git bisect run`), and MakeBisectTree turns a series into commits.
 //
 // Host needs: what internal/kbuild needs for the kernel, the Go toolchain
-// for the image, and qemu-system-x86_64. Unit tests (go test -short ./lab/)
-// use fakes; the real run is the e2e suite (make e2e).
+// for the image, and qemu-system-x86_64; git for bisects. Unit tests (go
+// test -short ./lab/) use fakes (a bisect runs over throwaway git trees with
+// a fake Run); the real run is the e2e suite (make e2e).
 package lab
 
 import (

@@ -190,8 +190,8 @@ func (w *Worktree) Source(s *series.Series) *Source {
 const CloneBranch = "kcovlab-tree"
 
 // Clone makes dir (absent or empty) a git repository of base plus s (nil:
-// the base alone), one commit per patch, checked out on CloneBranch, and
-// returns its HEAD: a tree to bisect. It does not touch this worktree's
+// the base alone), one commit per patch, checked out on CloneBranch with
+// the base tagged kcovlab-base, and returns its HEAD: a tree to bisect. It does not touch this worktree's
 // checkout; objects are hard-linked when dir is on the same file system.
 func (w *Worktree) Clone(ctx context.Context, s *series.Series, dir string) (string, error) {
 	ref, err := w.Branch(ctx, s)

@@ -206,6 +206,9 @@ func TestWorktreeClone(t *testing.T) {
 	if ref, _ := c.git(ctx, "symbolic-ref", "--short", "HEAD"); ref != CloneBranch {
 		t.Errorf("branch %q, want %s", ref, CloneBranch)
 	}
+	if tags, _ := c.git(ctx, "tag"); tags != baseTag {
+		t.Errorf("clone tags %q, want the base tagged %s", tags, baseTag)
+	}
 	if remotes, _ := c.git(ctx, "remote"); remotes != "" {
 		t.Errorf("the clone keeps remotes %q", remotes)
 	}
