@@ -197,71 +197,79 @@ func TestBisectFindsFirstBad(t *testing.T) {
 	}
 }
 
+// bisectCases are whole bisects over ten-commit trees with the fake lab.
+var bisectCases = []struct {
+	name       string
+	states     []string
+	good, bad  int // commit indexes
+	opts       func(*BisectOptions)
+	first      int
+	confidence float64
+	check      func(t *testing.T, rep *BisectReport, h []string)
+}{
+	{name: "inverted: the good revision is newer", states: append(repeat("fail", 3), repeat("pass", 7)...),
+		good: 9, bad: 0, first: 3, confidence: 1, check: func(t *testing.T, rep *BisectReport, h []string) {
+			if !rep.Inverted || rep.FirstIs != "first good commit" || rep.FirstMeans != "the first commit where scenario unique passes" ||
+				!strings.Contains(strings.Join(rep.Reproduce, "\n"), "--term-old broken --term-new fixed "+h[9]+" "+h[0]) ||
+				!strings.Contains(rep.Reproduce[2], "--invert") {
+				t.Errorf("inverted report: %+v", rep)
+			}
+		}},
+	{name: "check on a metric, inverted: the verdict passes throughout",
+		states: append(repeat("pass errno=25", 8), repeat("pass errno=0", 2)...),
+		good:   9, bad: 0, first: 8, confidence: 1, opts: func(bo *BisectOptions) { bo.Check = "errno==0" },
+		check: func(t *testing.T, rep *BisectReport, h []string) {
+			if rep.FirstMeans != "the first commit where errno==0 (scenario unique) holds" || rep.Steps[0].Runs[0].Value == nil {
+				t.Errorf("report: %+v", rep)
+			}
+		}},
+	{name: "a commit that does not build is skipped, not blamed",
+		states: []string{"pass", "pass", "pass", "pass", "build", "pass", "fail", "fail", "fail", "fail"},
+		good:   0, bad: 9, first: 6, confidence: 1, opts: func(bo *BisectOptions) { bo.Runs = 3 },
+		check: func(t *testing.T, rep *BisectReport, h []string) {
+			st := stepOf(t, rep, h[4])
+			if st.Verdict != BisectSkip || len(st.Runs) != 1 || !st.KernelFailed || !strings.Contains(st.Why, "did not build") {
+				t.Errorf("the non-building commit: %+v (want one run, skipped)", st)
+			}
+		}},
+	{name: "lab failures and lost sessions are retried, never bad",
+		states: append(repeat("pass infra-once", 6), repeat("fail ssh-once", 4)...),
+		good:   0, bad: 9, first: 6, confidence: 1, check: func(t *testing.T, rep *BisectReport, h []string) {
+			for _, st := range rep.Steps {
+				if st.Runs[0].Attempts != 2 {
+					t.Errorf("step %s: %d attempts, want 2", short(st.Commit), st.Runs[0].Attempts)
+				}
+			}
+		}},
+	{name: "a flaky step shows its split and lowers the confidence",
+		states: []string{"pass", "pass", "pass", "pass", "flaky", "pass", "fail", "fail", "fail", "fail"},
+		good:   0, bad: 9, first: 6, confidence: 2.0 / 3, opts: func(bo *BisectOptions) { bo.Runs = 3 },
+		check: func(t *testing.T, rep *BisectReport, h []string) {
+			st := stepOf(t, rep, h[4])
+			if st.Verdict != BisectGood || st.Split != "2 good, 1 bad" || st.Confidence != 2.0/3 {
+				t.Errorf("flaky step: %+v", st)
+			}
+		}},
+	{name: "a crash in the scenario is bad",
+		states: append(repeat("pass", 5), repeat("crash", 5)...), good: 0, bad: 9, first: 5, confidence: 1},
+	{name: "adjacent revisions: git knows without a step", states: []string{"pass", "fail"}, good: 0, bad: 1, first: 1, confidence: 1,
+		check: func(t *testing.T, rep *BisectReport, h []string) {
+			if len(rep.Steps) != 0 {
+				t.Errorf("%d steps, want none", len(rep.Steps))
+			}
+		}},
+	{name: "a boot failure is skipped",
+		states: []string{"pass", "pass", "pass", "pass", "boot", "pass", "fail", "fail", "fail", "fail"},
+		good:   0, bad: 9, first: 6, confidence: 1, check: func(t *testing.T, rep *BisectReport, h []string) {
+			if st := stepOf(t, rep, h[4]); st.Verdict != BisectSkip || !strings.Contains(st.Why, "did not boot") {
+				t.Errorf("boot failure: %+v", st)
+			}
+		}},
+}
+
 func TestBisectCases(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name       string
-		states     []string
-		good, bad  int // commit indexes
-		opts       func(*BisectOptions)
-		first      int
-		confidence float64
-		check      func(t *testing.T, rep *BisectReport, h []string)
-	}{
-		{name: "inverted: the good revision is newer", states: append(repeat("fail", 3), repeat("pass", 7)...),
-			good: 9, bad: 0, first: 3, confidence: 1, check: func(t *testing.T, rep *BisectReport, h []string) {
-				if !rep.Inverted || rep.FirstIs != "first good commit" || rep.FirstMeans != "the first commit where scenario unique passes" ||
-					!strings.Contains(strings.Join(rep.Reproduce, "\n"), "--term-old broken --term-new fixed "+h[9]+" "+h[0]) ||
-					!strings.Contains(rep.Reproduce[2], "--invert") {
-					t.Errorf("inverted report: %+v", rep)
-				}
-			}},
-		{name: "check on a metric, inverted: the verdict passes throughout",
-			states: append(repeat("pass errno=25", 8), repeat("pass errno=0", 2)...),
-			good:   9, bad: 0, first: 8, confidence: 1, opts: func(bo *BisectOptions) { bo.Check = "errno==0" },
-			check: func(t *testing.T, rep *BisectReport, h []string) {
-				if rep.FirstMeans != "the first commit where errno==0 (scenario unique) holds" || rep.Steps[0].Runs[0].Value == nil {
-					t.Errorf("report: %+v", rep)
-				}
-			}},
-		{name: "a commit that does not build is skipped, not blamed",
-			states: []string{"pass", "pass", "pass", "pass", "build", "pass", "fail", "fail", "fail", "fail"},
-			good:   0, bad: 9, first: 6, confidence: 1, opts: func(bo *BisectOptions) { bo.Runs = 3 },
-			check: func(t *testing.T, rep *BisectReport, h []string) {
-				st := stepOf(t, rep, h[4])
-				if st.Verdict != BisectSkip || len(st.Runs) != 1 || !st.KernelFailed || !strings.Contains(st.Why, "did not build") {
-					t.Errorf("the non-building commit: %+v (want one run, skipped)", st)
-				}
-			}},
-		{name: "lab failures and lost sessions are retried, never bad",
-			states: append(repeat("pass infra-once", 6), repeat("fail ssh-once", 4)...),
-			good:   0, bad: 9, first: 6, confidence: 1, check: func(t *testing.T, rep *BisectReport, h []string) {
-				for _, st := range rep.Steps {
-					if st.Runs[0].Attempts != 2 {
-						t.Errorf("step %s: %d attempts, want 2", short(st.Commit), st.Runs[0].Attempts)
-					}
-				}
-			}},
-		{name: "a flaky step shows its split and lowers the confidence",
-			states: []string{"pass", "pass", "pass", "pass", "flaky", "pass", "fail", "fail", "fail", "fail"},
-			good:   0, bad: 9, first: 6, confidence: 2.0 / 3, opts: func(bo *BisectOptions) { bo.Runs = 3 },
-			check: func(t *testing.T, rep *BisectReport, h []string) {
-				st := stepOf(t, rep, h[4])
-				if st.Verdict != BisectGood || st.Split != "2 good, 1 bad" || st.Confidence != 2.0/3 {
-					t.Errorf("flaky step: %+v", st)
-				}
-			}},
-		{name: "a crash in the scenario is bad",
-			states: append(repeat("pass", 5), repeat("crash", 5)...), good: 0, bad: 9, first: 5, confidence: 1},
-		{name: "a boot failure is skipped",
-			states: []string{"pass", "pass", "pass", "pass", "boot", "pass", "fail", "fail", "fail", "fail"},
-			good:   0, bad: 9, first: 6, confidence: 1, check: func(t *testing.T, rep *BisectReport, h []string) {
-				if st := stepOf(t, rep, h[4]); st.Verdict != BisectSkip || !strings.Contains(st.Why, "did not boot") {
-					t.Errorf("boot failure: %+v", st)
-				}
-			}},
-	}
-	for _, tt := range tests {
+	for _, tt := range bisectCases {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tree, h := bisectRepo(t, tt.states...)

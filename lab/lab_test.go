@@ -271,6 +271,15 @@ func TestFoldTrials(t *testing.T) {
 	if worse(results.Fail, results.Error) != results.Error || worse(results.Pass, results.Skip) != results.Pass {
 		t.Error("verdict order")
 	}
+	if got.ErrorKind != "" {
+		t.Errorf("kind %q for trials without errors", got.ErrorKind)
+	}
+	crashed := foldTrials("guardrace", append(trials,
+		results.Scenario{Verdict: results.Error, ErrorKind: results.ErrorChannel},
+		results.Scenario{Verdict: results.Error, ErrorKind: results.ErrorCrash}))
+	if crashed.Verdict != results.Error || crashed.ErrorKind != results.ErrorCrash {
+		t.Errorf("a crashed trial folds to %s/%q, want error/crash", crashed.Verdict, crashed.ErrorKind)
+	}
 }
 
 func TestGuiltyFrame(t *testing.T) {

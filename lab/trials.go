@@ -73,6 +73,9 @@ func foldTrials(name string, trials []results.Scenario) results.Scenario {
 			out.Metrics["trials_failed"]++
 			errs = append(errs, fmt.Sprintf("trial %d: %s %s", i+1, tr.Verdict, tr.Error))
 		}
+		if out.ErrorKind == "" || tr.ErrorKind == results.ErrorCrash {
+			out.ErrorKind = tr.ErrorKind // a crash in any trial is the fold's kind
+		}
 		for _, e := range tr.Evidence {
 			out.Evidence = append(out.Evidence, fmt.Sprintf("trial %d: %s", i+1, e))
 		}
