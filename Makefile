@@ -5,10 +5,10 @@ GO ?= go
 KCOVLAB := bin/kcovlab
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help deps build run unit e2e e2e-full lint test clean
+.PHONY: help deps build run unit e2e e2e-full e2e-bisect lint test clean
 
 help: ## list the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 deps: ## install missing host packages (apt) and Go modules
 	scripts/host-deps.sh
@@ -28,6 +28,9 @@ e2e: deps ## every test without -short: real kernel builds (cached), QEMU boots,
 
 e2e-full: deps ## e2e plus the kernels CI builds only when cached (v2-nounique, ...)
 	KCOVLAB_E2E_FULL=1 KCOVLAB_E2E=1 $(GO) test -count=1 -timeout 170m -v ./...
+
+e2e-bisect: deps ## the series bisect acceptance alone (each step that builds is a kernel build)
+	KCOVLAB_E2E_FULL=1 KCOVLAB_E2E=1 $(GO) test -count=1 -timeout 180m -v -run TestBisectSeries ./e2e/
 
 lint: ## gofmt, go vet, go mod tidy drift, staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

@@ -14,7 +14,7 @@ import (
 )
 
 // scenarioResult is a finished run of kernel with the given scenarios.
-func scenarioResult(kernel string, n int, sc ...results.Scenario) *results.Result {
+func askResult(kernel string, n int, sc ...results.Scenario) *results.Result {
 	return &results.Result{Schema: results.SchemaVersion, RunID: fmt.Sprintf("run-%s-%d", kernel, n), Accel: "tcg",
 		Kernel:    results.Kernel{Name: kernel, Key: "key-" + kernel, Series: "v2", SourceID: "tarball:abc", Fragments: []string{"guest.config"}, Compiler: "clang 22"},
 		Scenarios: sc}
@@ -55,20 +55,20 @@ func TestAskTSCNoise(t *testing.T) {
 	f := &fakeRunner{script: func(kernel string, n int) (*results.Result, error) {
 		switch kernel {
 		case "v2":
-			return scenarioResult(kernel, n, results.Scenario{Name: "irqnoise", Verdict: results.Pass,
+			return askResult(kernel, n, results.Scenario{Name: "irqnoise", Verdict: results.Pass,
 				Metrics:  map[string]float64{"noise_runs": float64(1 + n%2), "noise_runs_by_fn/switch_fpu_return": 1},
 				Evidence: []string{"switch_fpu_return+0x12 (arch/x86/kernel/fpu/core.c) in 1 runs (idle 1, loaded 0)"}}), nil
 		case "v2-no01":
-			return scenarioResult(kernel, n, results.Scenario{Name: "irqnoise", Verdict: results.Pass,
+			return askResult(kernel, n, results.Scenario{Name: "irqnoise", Verdict: results.Pass,
 				Metrics: map[string]float64{"noise_runs": float64(7 + n), "noise_runs_by_fn/read_tsc": 2,
 					"noise_runs_by_file/arch/x86/kernel/tsc.c": 2, "noise_runs_by_fn/switch_fpu_return": 3},
 				Evidence: []string{"read_tsc+0xc (arch/x86/kernel/tsc.c) in 2 runs (idle 0, loaded 2)"}}), nil
 		case "v2-no01-selftest":
-			return scenarioResult(kernel, n, results.Scenario{Name: "bootgate", Verdict: results.Fail,
+			return askResult(kernel, n, results.Scenario{Name: "bootgate", Verdict: results.Fail,
 				Metrics:  map[string]float64{"boots": 5, "crashes": 1},
 				Evidence: []string{"trial 3: crash: BUG: unable to handle page fault", "trial 3: guilty frame: native_sched_clock"}}), nil
 		default:
-			return scenarioResult(kernel, n, results.Scenario{Name: "bootgate", Verdict: results.Pass, Metrics: map[string]float64{"boots": 5}}), nil
+			return askResult(kernel, n, results.Scenario{Name: "bootgate", Verdict: results.Pass, Metrics: map[string]float64{"boots": 5}}), nil
 		}
 	}}
 	ans, err := Ask(context.Background(), askOptions(t, "tsc-noise", f))
@@ -101,7 +101,7 @@ func TestAskTSCNoise(t *testing.T) {
 
 func TestAskOverflow(t *testing.T) {
 	f := &fakeRunner{script: func(kernel string, n int) (*results.Result, error) {
-		return scenarioResult(kernel, n, results.Scenario{Name: "overflow", Verdict: results.Pass, Metrics: map[string]float64{
+		return askResult(kernel, n, results.Scenario{Name: "overflow", Verdict: results.Pass, Metrics: map[string]float64{
 			"corpus_programs": 200, "corpus_overflows/trace@4096": float64(90 + n), "corpus_overflows/unique@4096": 0,
 			"overflow_reduction_pct": 100, "dup_ratio/pipe_1m@4096": 0.97, "trace_words/pipe_1m@4096": 4095, "unique_words/pipe_1m@4096": 131,
 		}}), nil
@@ -119,7 +119,7 @@ func TestAskV2VsV4(t *testing.T) {
 		if kernel == "v2" {
 			status = "xfail"
 		}
-		return scenarioResult(kernel, n,
+		return askResult(kernel, n,
 			results.Scenario{Name: "unique", Verdict: results.Pass, Metrics: map[string]float64{"pcs": 9}},
 			results.Scenario{Name: "kselftest", Verdict: results.Pass, Cases: []results.Case{{Name: "kcov_uniq.slow_rw", Status: status}}},
 			results.Scenario{Name: "guardrace", Verdict: map[string]string{"v2": results.Fail, "v4": results.Pass}[kernel], Metrics: map[string]float64{"union_unexplained": map[string]float64{"v2": 3, "v4": 0}[kernel]}}), nil

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/sshlink"
 	"github.com/kcovlab/kcovlab/internal/vm"
 )
@@ -109,6 +110,26 @@ func (r *run) stopGuest(ctx context.Context, g *guest, graceful bool) time.Durat
 	g.m.Close()
 	os.RemoveAll(g.qmpDir)
 	return time.Since(t)
+}
+
+// crashGrace is how long a scenario's lost SSH session waits for QEMU to
+// exit: a kernel crash ends QEMU (panic=-1), but the session may notice first.
+const crashGrace = 5 * time.Second
+
+// crashedAfter is crashed once the scenario res ran. When res lost its SSH
+// session, QEMU gets crashGrace to exit first, so a crash is not taken for
+// a channel fault (which a bisect would retry).
+func (g *guest) crashedAfter(ctx context.Context, res results.Scenario) *KernelCrash {
+	if res.ErrorKind == results.ErrorChannel {
+		t := time.NewTimer(crashGrace)
+		select {
+		case <-g.m.Done():
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+	return g.crashed()
 }
 
 // crashed returns the crash on g's console once QEMU has exited, or nil.

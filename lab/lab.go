@@ -4,11 +4,15 @@
 // calls Run; everything it needs is in Options. Nightly runs every kernel
 // with every scenario; Compare runs two kernels many times, interleaved, and
 // tests every metric for a difference (CompareMetrics does the statistics
-// alone, over runs already made).
+// alone, over runs already made); Ask answers a reviewer's question with
+// such runs. Bisect drives git bisect over a local tree with one Run per
+// step (BisectStepAt is one step, for `git bisect run`), and
+// MakeBisectTree turns a series into commits.
 //
 // Host needs: what internal/kbuild needs for the kernel, the Go toolchain
-// for the image, and qemu-system-x86_64. Unit tests (go test -short ./lab/)
-// use fakes; the real run is the e2e suite (make e2e).
+// for the image, and qemu-system-x86_64; git for bisects. Unit tests (go
+// test -short ./lab/) use fakes (a bisect runs over throwaway git trees with
+// a fake Run); the real run is the e2e suite (make e2e).
 package lab
 
 import (
@@ -47,7 +51,8 @@ type Options struct {
 	Tarball string
 	// ConfigDir holds the fragments [ModuleDir/kernel-configs].
 	ConfigDir string
-	// Fragments are applied in order [guest.config, kcov.config].
+	// Fragments, when set, replace the kernel's config fragments (files in
+	// ConfigDir, applied in order) [the named kernel's].
 	Fragments []string
 	// CacheDir holds sources, kernels and images [$KCOVLAB_CACHE or ~/.cache/kcovlab].
 	CacheDir string
@@ -123,9 +128,6 @@ func (o *Options) defaults() error {
 	if o.ConfigDir == "" {
 		o.ConfigDir = filepath.Join(o.ModuleDir, "kernel-configs")
 	}
-	if len(o.Fragments) == 0 {
-		o.Fragments = []string{"guest.config", "kcov.config"}
-	}
 	if o.CacheDir == "" {
 		o.CacheDir = DefaultCacheDir()
 	}
@@ -155,10 +157,23 @@ func (o *Options) defaults() error {
 	return nil
 }
 
-// kernelDef resolves Kernel, Series and Exclude into one definition.
-// --series v2 means the named kernel v2; any other --series is a custom
-// series (mbox, directory or REPO:RANGE) built with CONFIG_KCOV_UNIQUE=y.
+// kernelDef resolves Kernel, Series, Exclude and Fragments into one
+// definition. --series v2 means the named kernel v2; any other --series is a
+// custom series (mbox, directory or REPO:RANGE) built with
+// CONFIG_KCOV_UNIQUE=y. A local tree without either is the kernel "local"
+// (the tree as it is, vanilla's fragments).
 func (o *Options) kernelDef() (KernelDef, error) {
+	def, err := o.namedDef()
+	if err != nil {
+		return def, err
+	}
+	if len(o.Fragments) > 0 {
+		def.Fragments = append([]string(nil), o.Fragments...)
+	}
+	return def, nil
+}
+
+func (o *Options) namedDef() (KernelDef, error) {
 	name := o.Kernel
 	if o.Series != "" && name == "" {
 		name = o.Series
@@ -167,6 +182,9 @@ func (o *Options) kernelDef() (KernelDef, error) {
 		name = "vanilla"
 	}
 	def, err := LookupKernel(name)
+	if o.Kernel == "" && o.Series == "" && o.KernelSrc != "" {
+		def = KernelDef{Name: "local", Description: "the local tree as it is", Fragments: frags()}
+	}
 	if err != nil && o.Series != "" && o.Kernel == "" {
 		def, err = KernelDef{
 			Name:   "series:" + filepath.Base(o.Series),

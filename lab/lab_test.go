@@ -27,6 +27,27 @@ func (f fakeGuest) Output(ctx context.Context, cmd string) ([]byte, []byte, int,
 	return []byte(f.stdout), []byte(f.stderr), f.code, f.err
 }
 
+// TestRunScenarioErrorKind: a failed SSH session and a timeout say so in
+// the result, so a bisect retries the first and never blames the kernel for
+// it; the program's own error has no kind.
+func TestRunScenarioErrorKind(t *testing.T) {
+	smoke := scenarios.All["smoke"]
+	tests := []struct {
+		guest fakeGuest
+		kind  string
+	}{
+		{fakeGuest{err: errors.New("ssh run: connection reset")}, results.ErrorChannel},
+		{fakeGuest{err: fmt.Errorf("ssh run: %w", context.DeadlineExceeded)}, results.ErrorTimeout},
+		{fakeGuest{stdout: `{"scenario":"smoke","error":"kcov: no such file"}`}, ""},
+	}
+	for _, tt := range tests {
+		got := runScenario(context.Background(), tt.guest, smoke, scenarioEnv{timeout: time.Minute, outDir: t.TempDir()})
+		if got.Verdict != results.Error || got.ErrorKind != tt.kind {
+			t.Errorf("%+v: verdict %s kind %q, want error %q", tt.guest, got.Verdict, got.ErrorKind, tt.kind)
+		}
+	}
+}
+
 func TestRunScenarioVerdicts(t *testing.T) {
 	smoke := scenarios.All["smoke"]
 	tests := []struct {
@@ -144,6 +165,11 @@ func TestKernelDef(t *testing.T) {
 		{name: "unknown", opts: Options{Kernel: "v9"}, errHas: "unknown kernel"},
 		{name: "both", opts: Options{Kernel: "v2", Series: "v4"}, errHas: "give one"},
 		{name: "exclude without series", opts: Options{Exclude: []int{1}}, errHas: "needs a kernel with a series"},
+		{name: "local tree", opts: Options{KernelSrc: "/src/linux"}, want: "local", frags: 2},
+		{name: "local tree with fragments", opts: Options{KernelSrc: "/src/linux", Fragments: []string{"guest.config", "kcov.config", "kcov-unique.config"}}, want: "local", frags: 3},
+		{name: "local tree with a series", opts: Options{KernelSrc: "/src/linux", Series: "v2"}, want: "v2", series: "v2", frags: 3},
+		{name: "fragments replace the kernel's", opts: Options{Kernel: "v2", Fragments: []string{"guest.config"}}, want: "v2", series: "v2", frags: 1},
+		{name: "exclude on a local tree", opts: Options{KernelSrc: "/src/linux", Exclude: []int{1}}, errHas: "needs a kernel with a series"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,6 +271,15 @@ func TestFoldTrials(t *testing.T) {
 	}
 	if worse(results.Fail, results.Error) != results.Error || worse(results.Pass, results.Skip) != results.Pass {
 		t.Error("verdict order")
+	}
+	if got.ErrorKind != "" {
+		t.Errorf("kind %q for trials without errors", got.ErrorKind)
+	}
+	crashed := foldTrials("guardrace", append(trials,
+		results.Scenario{Verdict: results.Error, ErrorKind: results.ErrorChannel},
+		results.Scenario{Verdict: results.Error, ErrorKind: results.ErrorCrash}))
+	if crashed.Verdict != results.Error || crashed.ErrorKind != results.ErrorCrash {
+		t.Errorf("a crashed trial folds to %s/%q, want error/crash", crashed.Verdict, crashed.ErrorKind)
 	}
 }
 

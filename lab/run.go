@@ -113,6 +113,13 @@ func (r *run) kernelSpec(ctx context.Context, def KernelDef) (kbuild.Spec, error
 	if err != nil {
 		return kbuild.Spec{}, err
 	}
+	return r.specFor(ctx, def, base)
+}
+
+// specFor is kernelSpec on a given base source. A local tree without a
+// series is built as it is, with the series' selftest when the tree has it
+// (a bisect over the series' commits reaches it).
+func (r *run) specFor(ctx context.Context, def KernelDef, base *kbuild.Source) (kbuild.Spec, error) {
 	s, err := def.loadSeries(ctx, r.opts.ModuleDir)
 	if err != nil {
 		return kbuild.Spec{}, err
@@ -126,7 +133,7 @@ func (r *run) kernelSpec(ctx context.Context, def KernelDef) (kbuild.Spec, error
 		return kbuild.Spec{}, &InfraError{Stage: "toolchain", Err: fmt.Errorf("kernel %s: %w", def.Name, err)}
 	}
 	spec := kbuild.Spec{Name: def.Name, Source: base, Fragments: frags, Toolchain: tc}
-	if s != nil {
+	if s != nil || r.opts.KernelSrc != "" {
 		spec.Selftest = kselftestSource
 	}
 	if r.opts.KernelSrc != "" && s == nil {

@@ -3,6 +3,7 @@ package lab
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -98,12 +99,13 @@ func (r *run) runScenarios(ctx context.Context, g *guest, list []scenarios.Scena
 	for i, s := range list {
 		r.log.Info("scenario: running", "name", s.Name)
 		res := runScenario(ctx, g.client, s, env)
-		if crash := g.crashed(); crash != nil {
-			res.Verdict, res.Error = results.Error, "kernel crashed: "+crash.Title+"\n"+crash.Report
+		if crash := g.crashedAfter(ctx, res); crash != nil {
+			res.Verdict, res.ErrorKind, res.Error = results.Error, results.ErrorCrash, "kernel crashed: "+crash.Title+"\n"+crash.Report
 			r.log.Error("scenario: the kernel crashed", "name", s.Name, "crash", crash.Title)
 			r.res.Scenarios = append(r.res.Scenarios, res)
 			for _, rest := range list[i+1:] {
-				r.res.Scenarios = append(r.res.Scenarios, results.Scenario{Name: rest.Name, Verdict: results.Error, Error: "not run: the kernel crashed during " + s.Name})
+				r.res.Scenarios = append(r.res.Scenarios, results.Scenario{Name: rest.Name, Verdict: results.Error,
+					ErrorKind: results.ErrorCrash, Error: "not run: the kernel crashed during " + s.Name})
 			}
 			break
 		}
@@ -135,6 +137,10 @@ func runScenario(ctx context.Context, g guestRunner, s scenarios.Scenario, env s
 	os.WriteFile(filepath.Join(env.outDir, s.Name+".stderr"), stderr, 0o644)
 	if err != nil {
 		res.Verdict, res.Error = results.Error, (&ScenarioError{Scenario: s.Name, Err: err}).Error()
+		res.ErrorKind = results.ErrorChannel
+		if errors.Is(err, context.DeadlineExceeded) {
+			res.ErrorKind = results.ErrorTimeout
+		}
 		return res
 	}
 	var o scenarios.Outcome

@@ -49,8 +49,8 @@ func (r *run) runTrials(ctx context.Context, s scenarios.Scenario) error {
 		}
 		env.extraArgs = fmt.Sprintf(" -trial=%d", k)
 		res := runScenario(ctx, g.client, s, env)
-		if crash := g.crashed(); crash != nil {
-			res.Verdict, res.Error = results.Error, "kernel crashed: "+crash.Title
+		if crash := g.crashedAfter(ctx, res); crash != nil {
+			res.Verdict, res.ErrorKind, res.Error = results.Error, results.ErrorCrash, "kernel crashed: "+crash.Title
 		}
 		r.stopGuest(ctx, g, true)
 		r.log.Info("scenario: trial done", "name", s.Name, "trial", k, "verdict", res.Verdict)
@@ -72,6 +72,9 @@ func foldTrials(name string, trials []results.Scenario) results.Scenario {
 		if tr.Verdict != results.Pass && tr.Verdict != results.Skip {
 			out.Metrics["trials_failed"]++
 			errs = append(errs, fmt.Sprintf("trial %d: %s %s", i+1, tr.Verdict, tr.Error))
+		}
+		if out.ErrorKind == "" || tr.ErrorKind == results.ErrorCrash {
+			out.ErrorKind = tr.ErrorKind // a crash in any trial is the fold's kind
 		}
 		for _, e := range tr.Evidence {
 			out.Evidence = append(out.Evidence, fmt.Sprintf("trial %d: %s", i+1, e))

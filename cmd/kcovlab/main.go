@@ -47,10 +47,21 @@ usage:
                           each) and test every metric for a difference
   kcovlab ask [RECIPE]    answer a reviewer question with data (tsc-noise, guard-size,
                           edges-vs-nodes, v2-vs-v4, overflow); no RECIPE lists them
+  kcovlab bisect --kernel-src TREE --good REV --bad REV --scenario NAME [--check 'errno==0'] [--runs N]
+                          find the commit that changed the scenario's verdict (or check):
+                          each step builds (incrementally), boots and runs it; the report
+                          goes to RESULTS/bisect-ID (either revision may be the newer one)
+  kcovlab bisect-step --kernel-src TREE --scenario NAME [...] [--invert]
+                          judge the checked-out commit for git bisect run: exit 0 good,
+                          1 bad, 125 skip (did not build or boot), 128 the lab broke
+  kcovlab bisect-tree --series v2 [--fixture-after N] DIR
+                          make DIR a git tree to bisect: the base source, then one commit
+                          per patch (a non-building fixture and its revert after patch N)
   kcovlab help            this text
 
 exit codes: 0 all scenarios passed, 1 a scenario failed, 2 usage error,
-            3 the lab could not finish (kernel build, boot, missing host tool)
+            3 the lab could not finish (kernel build, boot, missing host tool);
+            bisect: 0 found, 1 undecided (only skipped commits left), 2, 3 as above
             compare: 1 when a scenario failed or errored in any run, 3 when a
             run did not finish (it is left out of the statistics, which are
             printed anyway) or a kernel did not build (the comparison stops)
@@ -104,6 +115,12 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 		return cmdCompare(args[1:], stdout, stderr)
 	case "ask":
 		return cmdAsk(args[1:], stdout, stderr)
+	case "bisect":
+		return cmdBisect(args[1:], stdout, stderr, nil)
+	case "bisect-step":
+		return cmdBisectStep(args[1:], stdout, stderr, nil)
+	case "bisect-tree":
+		return cmdBisectTree(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitPass
@@ -119,6 +136,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Kernel, "kernel", "", "named kernel to build and boot (see `kcovlab kernels`; default vanilla)")
 	fs.StringVar(&o.Series, "series", "", "series to apply: v2, v4 (shipped in patches/), an mbox, a dir of .patch files or REPO:RANGE")
 	exclude := fs.String("exclude", "", "comma-separated patch numbers to leave out of the series, e.g. 1")
+	fragments := fs.String("fragments", "", "comma-separated config fragments in kernel-configs/, replacing the kernel's")
 	verbose := commonFlags(fs, &o, stderr)
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -128,21 +146,35 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	o.Scenarios = strings.Split(*scen, ",")
-	if *exclude != "" {
-		for _, f := range strings.Split(*exclude, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n <= 0 {
-				fmt.Fprintf(stderr, "kcovlab run: --exclude %q: want patch numbers like 1,3\n", *exclude)
-				return exitUsage
-			}
-			o.Exclude = append(o.Exclude, n)
-		}
+	var err error
+	if o.Exclude, err = parseExclude(*exclude); err != nil {
+		fmt.Fprintf(stderr, "kcovlab run: %v\n", err)
+		return exitUsage
+	}
+	if *fragments != "" {
+		o.Fragments = strings.Split(*fragments, ",")
 	}
 	o.Log, o.Out, o.Color = newLogger(stderr, *verbose), stdout, isTerminal(stdout)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	_, err := lab.Run(ctx, o)
+	_, err = lab.Run(ctx, o)
 	return exitCode(err, stderr)
+}
+
+// parseExclude reads --exclude's patch numbers.
+func parseExclude(v string) ([]int, error) {
+	if v == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("--exclude %q: want patch numbers like 1,3", v)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func cmdNightly(args []string, stdout, stderr io.Writer) int {

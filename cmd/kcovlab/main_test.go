@@ -40,6 +40,10 @@ func TestCommandLine(t *testing.T) {
 		{"compare unknown kernel", []string{"compare", "vanilla", "v9", "--src", "../..", "--results", t.TempDir()}, exitUsage, "", "unknown kernel"},
 		{"compare unknown scenario", []string{"compare", "--scenario", "nope", "vanilla", "v2", "--src", "../..", "--results", t.TempDir()}, exitUsage, "", "unknown scenario"},
 		{"compare bad accel", []string{"compare", "vanilla", "v2", "--accel", "hvf", "--src", "../.."}, exitUsage, "", "hvf"},
+		{"help lists bisect", []string{"help"}, exitPass, "kcovlab bisect-step", ""},
+		{"bisect-tree without dir", []string{"bisect-tree", "--series", "v2"}, exitUsage, "", "directory to create"},
+		{"bisect-tree bad exclude", []string{"bisect-tree", "--exclude", "x", "/tmp/x"}, exitUsage, "", "--exclude"},
+		{"bisect without tree", []string{"bisect", "--src", "../..", "--scenario", "unique"}, exitUsage, "", "--kernel-src"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -86,7 +86,10 @@ func UnpackTarball(ctx context.Context, tarball, cacheDir string, log *slog.Logg
 	return &Source{Dir: tree, ID: id, Origin: tarball}, nil
 }
 
-// LocalTree takes a kernel tree the user already has.
+// LocalTree takes a kernel tree the user already has. Its ID names what is
+// checked out (one kernel per commit in the cache); its TreeID is the tree's
+// path, so every commit of one tree builds in one output directory and a
+// checkout of a neighbouring commit (a bisect step) rebuilds incrementally.
 func LocalTree(ctx context.Context, dir string) (*Source, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -99,8 +102,21 @@ func LocalTree(ctx context.Context, dir string) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Source{Dir: abs, ID: id, Origin: abs}, nil
+	return &Source{Dir: abs, ID: id, Origin: abs, TreeID: localTreeID(abs)}, nil
 }
+
+// LocalTreeAt is the Source LocalTree returns for the git tree dir once
+// commit is checked out cleanly, without checking it out: for looking up a
+// commit's kernel in the cache.
+func LocalTreeAt(dir, commit string) (*Source, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{Dir: abs, ID: "git:" + commit, Origin: abs, TreeID: localTreeID(abs)}, nil
+}
+
+func localTreeID(abs string) string { return "local:" + abs }
 
 // treeID names a local tree: git HEAD plus a hash of what differs from it,
 // or, outside git, a hash of every file's path, size and mtime.

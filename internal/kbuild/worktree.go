@@ -98,14 +98,9 @@ func (w *Worktree) git(ctx context.Context, args ...string) (string, error) {
 // patch that does not apply fails here, naming patch, file and hunk, before
 // anything is built; then it is committed patch by patch on its own branch.
 func (w *Worktree) Checkout(ctx context.Context, s *series.Series) (string, error) {
-	ref := baseTag
-	if s != nil {
-		ref = "kcovlab/" + s.ID()
-		if _, err := w.git(ctx, "rev-parse", "--verify", "-q", ref); err != nil {
-			if err := w.commitSeries(ctx, s, ref); err != nil {
-				return "", err
-			}
-		}
+	ref, err := w.Branch(ctx, s)
+	if err != nil {
+		return "", err
 	}
 	// Refresh the index's stat data first: checkout -f rewrites every file
 	// whose stat data looks stale, which would defeat incremental builds.
@@ -118,6 +113,22 @@ func (w *Worktree) Checkout(ctx context.Context, s *series.Series) (string, erro
 		return "", err
 	}
 	return w.git(ctx, "rev-parse", "HEAD")
+}
+
+// Branch returns the ref of base plus s (nil: the base tag), committing the
+// series on its branch the first time, without touching the checked-out
+// files: a build running in this tree is not disturbed.
+func (w *Worktree) Branch(ctx context.Context, s *series.Series) (string, error) {
+	if s == nil {
+		return baseTag, nil
+	}
+	ref := "kcovlab/" + s.ID()
+	if _, err := w.git(ctx, "rev-parse", "--verify", "-q", ref); err != nil {
+		if err := w.commitSeries(ctx, s, ref); err != nil {
+			return "", err
+		}
+	}
+	return ref, nil
 }
 
 // commitSeries makes branch ref: base plus s, one commit per patch. The
@@ -173,4 +184,38 @@ func (w *Worktree) Source(s *series.Series) *Source {
 		src.ID += "+series:" + s.ID()
 	}
 	return src
+}
+
+// CloneBranch is the branch a Clone checks out.
+const CloneBranch = "kcovlab-tree"
+
+// Clone makes dir (absent or empty) a git repository of base plus s (nil:
+// the base alone), one commit per patch, checked out on CloneBranch with
+// the base tagged kcovlab-base, and returns its HEAD: a tree to bisect. It does not touch this worktree's
+// checkout; objects are hard-linked when dir is on the same file system.
+func (w *Worktree) Clone(ctx context.Context, s *series.Series, dir string) (string, error) {
+	ref, err := w.Branch(ctx, s)
+	if err != nil {
+		return "", err
+	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return "", fmt.Errorf("clone into %s: the directory is not empty; give a new one", dir)
+	}
+	argv := []string{"git", "clone", "-q", "--single-branch", "--branch", ref, w.Dir, dir}
+	cmd := proc.Command(ctx, argv)
+	cmd.Env = append(os.Environ(), gitEnv...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%s: %w: %s", proc.Quote(argv), err, strings.TrimSpace(string(out)))
+	}
+	c := &Worktree{Dir: dir, base: w.base, log: w.log}
+	steps := [][]string{{"checkout", "-q", "-B", CloneBranch}, {"remote", "remove", "origin"}}
+	if ref != baseTag {
+		steps = append(steps, []string{"branch", "-D", ref})
+	}
+	for _, st := range steps {
+		if _, err := c.git(ctx, st...); err != nil {
+			return "", err
+		}
+	}
+	return c.git(ctx, "rev-parse", "HEAD")
 }

@@ -180,3 +180,52 @@ func TestWorktreeSwitchKeepsTimestamps(t *testing.T) {
 		t.Errorf("Makefile = %q, want patch 1 undone", b)
 	}
 }
+
+// TestWorktreeClone: a clone is base plus one commit per patch on its own
+// branch, stands alone (no remote), and leaves the worktree's checkout be.
+func TestWorktreeClone(t *testing.T) {
+	w, _, _ := testWorktree(t, "tree:clone", "line one\nline two\n")
+	ctx := context.Background()
+	before, err := w.git(ctx, "rev-parse", "HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "bisect")
+	head, err := w.Clone(ctx, parseOne(t, twoPatches), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Worktree{Dir: dir}
+	log, err := c.git(ctx, "log", "--format=%s", "--reverse")
+	if err != nil || log != "base: tree:clone\nbuild: touch the Makefile\nkcov: say hello" {
+		t.Errorf("clone history %q, %v", log, err)
+	}
+	if got, _ := c.git(ctx, "rev-parse", "HEAD"); got != head {
+		t.Errorf("HEAD %s, Clone said %s", got, head)
+	}
+	if ref, _ := c.git(ctx, "symbolic-ref", "--short", "HEAD"); ref != CloneBranch {
+		t.Errorf("branch %q, want %s", ref, CloneBranch)
+	}
+	if tags, _ := c.git(ctx, "tag"); tags != baseTag {
+		t.Errorf("clone tags %q, want the base tagged %s", tags, baseTag)
+	}
+	if remotes, _ := c.git(ctx, "remote"); remotes != "" {
+		t.Errorf("the clone keeps remotes %q", remotes)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "kernel/kcov.c")); string(b) != "line one\nhello\nline two\n" {
+		t.Errorf("checked-out kcov.c = %q", b)
+	}
+	if after, _ := w.git(ctx, "rev-parse", "HEAD"); after != before {
+		t.Errorf("Clone moved the worktree from %s to %s", before, after)
+	}
+	if _, err := w.Clone(ctx, nil, dir); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("clone into a used dir: %v", err)
+	}
+	base := filepath.Join(t.TempDir(), "base")
+	if _, err := w.Clone(ctx, nil, base); err != nil {
+		t.Fatal(err)
+	}
+	if log, _ := (&Worktree{Dir: base}).git(ctx, "log", "--format=%s"); log != "base: tree:clone" {
+		t.Errorf("base clone history %q", log)
+	}
+}

@@ -27,6 +27,13 @@ const (
 	Skip  = "skip"  // does not apply to this kernel (e.g. no selftest in its source)
 )
 
+// Kinds of a scenario's error verdict.
+const (
+	ErrorCrash   = "crash"   // the kernel crashed while it ran (or before it could)
+	ErrorChannel = "channel" // the SSH session to the guest failed
+	ErrorTimeout = "timeout" // the scenario did not finish in time
+)
+
 // Result is result.json.
 type Result struct {
 	Schema     int       `json:"schema"`
@@ -80,8 +87,11 @@ type Scenario struct {
 	Metrics  map[string]float64 `json:"metrics,omitempty"`
 	Evidence []string           `json:"evidence,omitempty"`
 	Error    string             `json:"error,omitempty"`
-	ExitCode int                `json:"exit_code"`
-	Seconds  float64            `json:"seconds"`
+	// ErrorKind says why an error verdict could not measure: ErrorCrash,
+	// ErrorChannel or ErrorTimeout; empty when the program itself said so.
+	ErrorKind string  `json:"error_kind,omitempty"`
+	ExitCode  int     `json:"exit_code"`
+	Seconds   float64 `json:"seconds"`
 	// Cases are a selftest's test cases.
 	Cases []Case `json:"cases,omitempty"`
 }

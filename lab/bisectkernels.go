@@ -1,0 +1,66 @@
+package lab
+
+import (
+	"context"
+	"time"
+
+	"github.com/kcovlab/kcovlab/internal/gitbisect"
+	"github.com/kcovlab/kcovlab/internal/kbuild"
+)
+
+// BisectKernel is a commit a bisect may test and its kernel's cache state.
+type BisectKernel struct {
+	BisectCommit
+	Key    string `json:"key"`
+	Cached bool   `json:"cached"`
+}
+
+// BisectKernels lists the commits strictly between Good and Bad (the ones
+// git may ask about), newest first, with their kernels' cache keys and
+// whether each is built: what a bisect may have to build. It checks out
+// and builds nothing.
+func BisectKernels(ctx context.Context, bo BisectOptions) ([]BisectKernel, error) {
+	if err := bo.defaults(); err != nil {
+		return nil, err
+	}
+	repo, err := gitbisect.Open(ctx, bo.KernelSrc)
+	if err != nil {
+		return nil, err
+	}
+	bo.KernelSrc = repo.Dir
+	rep, err := bo.newReport(ctx, repo, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return bo.kernelsOf(ctx, repo, rep.between())
+}
+
+// kernelsOf looks up the kernel of each commit in the cache.
+func (bo *BisectOptions) kernelsOf(ctx context.Context, repo *gitbisect.Repo, commits []string) ([]BisectKernel, error) {
+	if len(commits) == 0 {
+		return nil, nil
+	}
+	def, err := bo.kernelDef()
+	if err != nil {
+		return nil, err
+	}
+	src, err := kbuild.LocalTreeAt(repo.Dir, commits[0])
+	if err != nil {
+		return nil, err
+	}
+	r := &run{opts: bo.Options, log: bo.Log, def: def}
+	spec, err := r.specFor(ctx, def, src)
+	if err != nil {
+		return nil, err
+	}
+	var out []BisectKernel
+	for _, c := range commits {
+		if spec.Source, err = kbuild.LocalTreeAt(repo.Dir, c); err != nil {
+			return nil, err
+		}
+		subject, _ := repo.Subject(ctx, c)
+		_, lerr := kbuild.Lookup(spec, kbuild.Options{CacheDir: bo.CacheDir})
+		out = append(out, BisectKernel{BisectCommit: BisectCommit{Commit: c, Subject: subject}, Key: spec.Key(), Cached: lerr == nil})
+	}
+	return out, nil
+}

@@ -1,0 +1,180 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/kcovlab/kcovlab/internal/gitbisect"
+	"github.com/kcovlab/kcovlab/internal/kbuild"
+	"github.com/kcovlab/kcovlab/internal/proc"
+)
+
+// BisectTreeOptions make a git tree to bisect from a base source and a
+// series: one base commit, then one commit per patch.
+type BisectTreeOptions struct {
+	// Options give the base (Tarball or KernelSrc), the series (Series or
+	// a named Kernel, and Exclude), CacheDir, ModuleDir and Log.
+	Options
+	// Dir is the new tree; it must be absent or empty.
+	Dir string
+	// FixtureAfter, when 1..len(series), puts two commits after that patch:
+	// one that breaks the kernel's configuration (a line that is not
+	// Kconfig appended to init/Kconfig, so the build fails within seconds)
+	// and its revert. A bisect must skip the first, not blame it.
+	FixtureAfter int
+}
+
+// BisectTree is the tree MakeBisectTree made.
+type BisectTree struct {
+	Dir    string
+	Branch string
+	// Base is the unpatched source; Head the last patch.
+	Base, Head BisectCommit
+	// Commits are base first, head last.
+	Commits []BisectCommit
+	// Fixture is the broken commit and its revert, when asked for.
+	Fixture []BisectCommit
+	// Kernel and Fragments are the series' kernel and its config
+	// fragments: bisect the tree with --fragments.
+	Kernel    string
+	Fragments []string
+}
+
+// BisectFixture is the broken commit FixtureAfter inserts.
+var BisectFixture = gitbisect.Fixture{
+	Subject: "bisect fixture: break the kernel configuration",
+	Path:    "init/Kconfig",
+	Append:  "\nthis line is not Kconfig: a kcovlab bisect fixture that must fail the configuration\n",
+}
+
+// MakeBisectTree creates BisectTreeOptions.Dir as a git repository of the
+// base source plus the series, one commit per patch, cloned from the
+// base's worktree in the cache (objects hard-linked when on one file
+// system). The commits do not depend on who runs it or when, so their
+// kernels stay in the cache across remakes.
+func MakeBisectTree(ctx context.Context, bt BisectTreeOptions) (*BisectTree, error) {
+	o := bt.Options
+	if err := o.defaults(); err != nil {
+		return nil, &UsageError{err.Error()}
+	}
+	if o.Series == "" && o.Kernel == "" {
+		return nil, &UsageError{"bisect-tree needs --series (v2, v4, an mbox, a directory of patches or REPO:RANGE) or a --kernel with one"}
+	}
+	if bt.Dir == "" {
+		return nil, &UsageError{"bisect-tree needs the directory to create"}
+	}
+	dir, err := filepath.Abs(bt.Dir)
+	if err != nil {
+		return nil, err
+	}
+	def, err := o.kernelDef()
+	if err != nil {
+		return nil, err
+	}
+	if def.Series == "" {
+		return nil, &UsageError{fmt.Sprintf("kernel %s has no series to make commits of", def.Name)}
+	}
+	s, err := def.loadSeries(ctx, o.ModuleDir)
+	if err != nil {
+		return nil, err
+	}
+	if bt.FixtureAfter < 0 || bt.FixtureAfter > len(s.Patches) {
+		return nil, &UsageError{fmt.Sprintf("--fixture-after %d: the series has patches 1..%d", bt.FixtureAfter, len(s.Patches))}
+	}
+	base, err := (&run{opts: o, log: o.Log}).source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w, err := kbuild.OpenWorktree(ctx, base, o.CacheDir, o.Log)
+	if err != nil {
+		return nil, &InfraError{Stage: "source", Err: err}
+	}
+	o.Log.Info("bisect-tree: cloning", "series", s.Name, "patches", len(s.Patches), "dir", dir)
+	_, statErr := os.Stat(dir)
+	tree := &BisectTree{Dir: dir, Branch: kbuild.CloneBranch, Kernel: def.Name, Fragments: def.Fragments}
+	_, err = w.Clone(ctx, s, dir)
+	if err == nil {
+		err = tree.fill(ctx, len(s.Patches), bt.FixtureAfter)
+	}
+	if err != nil {
+		if os.IsNotExist(statErr) {
+			os.RemoveAll(dir) // ours: a half-made tree is no use
+		}
+		return nil, err
+	}
+	return tree, nil
+}
+
+// fill inserts the fixture (when asked for) and lists the commits.
+func (t *BisectTree) fill(ctx context.Context, patches, fixtureAfter int) error {
+	repo, err := gitbisect.Open(ctx, t.Dir)
+	if err != nil {
+		return err
+	}
+	commits := patches
+	if fixtureAfter > 0 {
+		after, err := repo.Resolve(ctx, "HEAD~"+strconv.Itoa(patches-fixtureAfter))
+		if err != nil {
+			return err
+		}
+		if _, _, _, err := repo.InsertFixture(ctx, after, BisectFixture); err != nil {
+			return fmt.Errorf("bisect-tree: %w", err)
+		}
+		commits += 2
+	}
+	head, err := repo.Head(ctx)
+	if err != nil {
+		return err
+	}
+	base, err := repo.Resolve(ctx, "HEAD~"+strconv.Itoa(commits))
+	if err != nil {
+		return err
+	}
+	hashes, err := repo.Commits(ctx, head, base)
+	if err != nil {
+		return err
+	}
+	hashes = append(hashes, base)
+	for i := len(hashes) - 1; i >= 0; i-- {
+		subject, err := repo.Subject(ctx, hashes[i])
+		if err != nil {
+			return err
+		}
+		c := BisectCommit{Commit: hashes[i], Subject: subject}
+		t.Commits = append(t.Commits, c)
+		if fixtureAfter > 0 && (len(t.Commits) == fixtureAfter+2 || len(t.Commits) == fixtureAfter+3) {
+			t.Fixture = append(t.Fixture, c)
+		}
+	}
+	t.Base, t.Head = t.Commits[0], t.Commits[len(t.Commits)-1]
+	return nil
+}
+
+// Text lists the tree's commits and how to bisect it.
+func (t *BisectTree) Text(w io.Writer) {
+	fmt.Fprintf(w, "bisect tree %s (branch %s), kernel %s\n", t.Dir, t.Branch, t.Kernel)
+	fixture := map[string]bool{}
+	for _, c := range t.Fixture {
+		fixture[c.Commit] = true
+	}
+	for i, c := range t.Commits {
+		label := strconv.Itoa(i)
+		switch {
+		case i == 0:
+			label = "base"
+		case fixture[c.Commit]:
+			label = "fixture"
+		}
+		fmt.Fprintf(w, "  %-7s %s %s\n", label, c.Commit, c.Subject)
+	}
+	fmt.Fprintf(w, "base %s\nhead %s\n", t.Base.Commit, t.Head.Commit)
+	fmt.Fprintln(w, "bisect it with the series' config, e.g.:")
+	argv := []string{"kcovlab", "bisect", "--kernel-src", t.Dir, "--fragments", strings.Join(t.Fragments, ","),
+		"--good", t.Head.Commit, "--bad", t.Base.Commit, "--scenario", "SCENARIO"}
+	fmt.Fprintf(w, "  %s\n", proc.Quote(argv))
+}
