@@ -5,7 +5,9 @@
 // the FPU restore on the way back to user space. KCOV records them because
 // they run in task context (in_task()), but which task pays for them
 // depends on timing, so two runs of the same syscalls may differ there
-// and nowhere else.
+// and nowhere else. The Go runtime's own syscalls on a measuring thread
+// (futex, signals) are set aside the same way: they are the harness, not
+// the code under test.
 //
 // Scenarios that compare PC sets across threads or runs (guardrace's
 // union against its single-thread reference) set such PCs aside by the
@@ -28,16 +30,20 @@ type Rule struct {
 
 // Rules are checked in order; the first match classifies a function.
 var Rules = []Rule{
+	{"harness", "the Go runtime's own syscalls on the measuring thread: futex waits and wakes, signals for goroutine preemption, yields",
+		regexp.MustCompile(`futex|^plist_|^__x64_sys_(rt_sig|sched_yield|tgkill|nanosleep|clock_nanosleep)|^do_signal|^get_signal|^arch_do_signal|^handle_signal|^setup_rt_frame|^restore_sigcontext|^signal_|^__send_signal|^send_signal|^do_send_sig|^complete_signal|^recalc_sigpending|^dequeue_signal|^collect_signal|^do_sched_yield|^hrtimer_nanosleep|^do_nanosleep`)},
 	{"sched", "the task was preempted, blocked or woke another task: the scheduler runs in its context",
-		regexp.MustCompile(`^(__)?schedule|^preempt_|^finish_task_switch|^pick_next|^put_prev|^set_next|^__pick|_fair$|_rt$|^update_(curr|load|cfs|rq|min_vruntime|se|entity)|^(en|de)queue_|^(try_to_)?wake_up|^ttwu|^select_task_rq|^wakeup_preempt|^check_preempt|^resched|^__switch_to|^context_switch|^psi_|^sched_|^account_|^cpuacct|^raw_spin_rq|^__(en|de)queue|^reweight|^place_entity|^avg_vruntime|^hrtick|^newidle|^balance_|^update_blocked|^_nohz|^nohz_|^idle_`)},
+		regexp.MustCompile(`^(__)?schedule|^preempt_|^finish_task_switch|^pick_next|^put_prev|^set_next|^__pick|_fair$|_rt$|^update_(curr|load|cfs|rq|min_vruntime|se|entity)|^(en|de)queue_|^(try_to_)?wake_up|^ttwu|^select_task_rq|^wakeup_preempt|^check_preempt|^resched|^__switch_to|^context_switch|^psi_|^sched_|^account_|^cpuacct|^raw_spin_rq|^__(en|de)queue|^reweight|^place_entity|^avg_vruntime|^hrtick|^newidle|^balance_|^update_blocked|^_nohz|^nohz_|^idle_|^arch_scale_|^cpu_util|^task_h_load|^util_est|^__smp_call_single_queue|^smp_call_function|^send_call_function|^llist_add_batch`)},
 	{"irq", "interrupt, timer or clock code that reached task context (or tsc.c/timekeeping called from it)",
-		regexp.MustCompile(`irq|^hrtimer|^tick_|^ktime_|^read_tsc|sched_clock|^clockevents|^lapic|^apic|^x2apic|^timekeeping|^update_wall|^__run_timers|^run_timer|^timer_|^__timer|softirq|^cyc2ns|^tsc_`)},
+		regexp.MustCompile(`irq|^hrtimer|^tick_|^ktime_|^read_tsc|sched_clock|^clockevents|^lapic|^apic|^x2apic|^timekeeping|^update_wall|^__run_timers|^run_timer|^timer_|^__timer|softirq|^cyc2ns|^tsc_|^timerqueue_`)},
 	{"lock", "a contended lock's slow path: taken only when another CPU held the lock",
 		regexp.MustCompile(`slowpath|^__mutex_lock|^mutex_spin|^mutex_optimistic|^__mutex_(add|remove)_waiter|^osq_|^rwsem_|^__down|^__up_|_contended|^queued_|^native_queued|^__pv_queued|^__wake_up|^autoremove_wake|^prepare_to_wait|^finish_wait|^wake_q|^rt_mutex`)},
+	{"clock-value", "time conversions whose branches depend on the clock's value at that moment (the times getrusage, sysinfo or timerfd return)",
+		regexp.MustCompile(`^ns_to_|^__msecs_to_jiffies|^__usecs_to_jiffies|^jiffies_to_|^nsecs_to_jiffies|^timespec64_|^set_normalized_timespec|^div_s64|^div_u64|^iter_div_u64`)},
 	{"rcu", "RCU bookkeeping done at context switch or tick time",
 		regexp.MustCompile(`^rcu_|^__rcu|_rcu$|^call_rcu|^kfree_rcu|^srcu_`)},
-	{"alloc", "an allocator cache refill or drain: whichever thread finds it empty or full pays for it",
-		regexp.MustCompile(`^___?slab_|^allocate_slab|^new_slab|^get_partial|^get_any_partial|^__?alloc_pages|^alloc_pages|^get_page_from_freelist|^rmqueue|^__rmqueue|^prep_new_page|^post_alloc_hook|^__?free_pages|^free_unref|^free_pcppages|^discard_slab|^deactivate_slab|^put_cpu_partial|^__put_partials|^put_partials|^flush_cpu_slab|^unfreeze_partials|^pcpu_|^memcg|^obj_cgroup|^mod_objcg|^refill_obj_stock|^drain_obj_stock|^consume_obj_stock|^__mod_|^mod_(node|lruvec|zone|memcg)|^__count_vm|^zone_watermark|^should_fail|^should_failslab|^slab_(pre|post)_alloc|^setup_object|^shuffle_freelist|^inc_slabs|^dec_slabs|^add_partial|^remove_partial|^__add_partial|^__remove_partial|^__update_cpu_freelist|^get_freelist|^freeze_slab|^__folio_|^folio_|^__lruvec|^lru|^page_|^__page_`)},
+	{"alloc", "an allocator cache or per-CPU batch refill or drain (slab, pages, shmem inode numbers): whichever thread finds it empty or full pays for it",
+		regexp.MustCompile(`^shmem_reserve_inode|^___?slab_|^allocate_slab|^new_slab|^get_partial|^get_any_partial|^__?alloc_pages|^alloc_pages|^get_page_from_freelist|^rmqueue|^__rmqueue|^prep_new_page|^post_alloc_hook|^__?free_pages|^free_unref|^free_pcppages|^discard_slab|^deactivate_slab|^put_cpu_partial|^__put_partials|^put_partials|^flush_cpu_slab|^unfreeze_partials|^pcpu_|^memcg|^obj_cgroup|^mod_objcg|^refill_obj_stock|^drain_obj_stock|^consume_obj_stock|^__mod_|^mod_(node|lruvec|zone|memcg)|^__count_vm|^zone_watermark|^should_fail|^should_failslab|^slab_(pre|post)_alloc|^setup_object|^shuffle_freelist|^inc_slabs|^dec_slabs|^add_partial|^remove_partial|^__add_partial|^__remove_partial|^__update_cpu_freelist|^get_freelist|^freeze_slab|^__folio_|^folio_|^__lruvec|^lru|^page_|^__page_`)},
 	{"return", "work done on the way back to user space (FPU restore, task work, signal checks)",
 		regexp.MustCompile(`fpu|fpregs|^exit_to_user|^syscall_exit|^arch_exit_to_user|^task_work|^__task_work|^fire_user_return|^mm_account|^do_notify_resume|^arch_do_signal`)},
 }

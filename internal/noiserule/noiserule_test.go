@@ -21,6 +21,17 @@ func TestClassify(t *testing.T) {
 		"switch_fpu_return":           "return",
 		"restore_fpregs_from_fpstate": "return",
 		"task_work_run":               "return",
+		"do_futex":                    "harness",
+		"futex_wait_queue":            "harness",
+		"get_futex_key":               "harness",
+		"__x64_sys_rt_sigreturn":      "harness",
+		"arch_scale_cpu_capacity":     "sched",
+		"timerqueue_add":              "irq",
+		"plist_del":                   "harness",
+		"shmem_reserve_inode":         "alloc",
+		"__smp_call_single_queue":     "sched",
+		"ns_to_kernel_old_timeval":    "clock-value",
+		"__msecs_to_jiffies":          "clock-value",
 		// What a syscall itself runs is never set aside.
 		"ksys_read":        "",
 		"do_sys_openat2":   "",
@@ -29,6 +40,7 @@ func TestClassify(t *testing.T) {
 		"memfd_create":     "",
 		"inotify_init1":    "",
 		"kmem_cache_alloc": "",
+		"shmem_get_inode":  "",
 	} {
 		r, ok := Classify(fn)
 		if got := r.Class; got != want || ok != (want != "") {

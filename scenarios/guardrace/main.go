@@ -8,7 +8,7 @@
 // per-CPU slot). The host runs this program once per fresh boot, so the
 // guards of the path set below are still without an index.
 //
-// -threads threads (default 4), each on its own locked OS thread with its
+// -threads threads (default one per CPU, so that all can run at once), each on its own locked OS thread with its
 // own fd and a fresh 64K-word buffer, enable unique mode with a bitmap of
 // a quarter of it, released together by a spin barrier, run the same 16
 // less common syscalls (statx of /proc/self/status, getrlimit, prlimit64,
@@ -54,7 +54,7 @@ import (
 )
 
 var (
-	threadsFlag = flag.Int("threads", 4, "threads racing on the fresh guards")
+	threadsFlag = flag.Int("threads", 0, "threads racing on the fresh guards (0: one per CPU, so that all run at once)")
 	trialFlag   = flag.Int("trial", 0, "trial number, echoed into the evidence (the host runs one trial per boot)")
 )
 
@@ -72,6 +72,9 @@ func measure(o *scenarios.Outcome, kernel string) error {
 		return err
 	}
 	n := *threadsFlag
+	if n == 0 {
+		n = runtime.NumCPU()
+	}
 	if n < 1 || n > maxThreads {
 		return fmt.Errorf("-threads %d: want 1 to %d", n, maxThreads)
 	}
