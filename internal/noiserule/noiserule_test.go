@@ -30,6 +30,7 @@ func TestClassify(t *testing.T) {
 		"plist_del":                   "harness",
 		"shmem_reserve_inode":         "alloc",
 		"__smp_call_single_queue":     "sched",
+		"prandom_u32_state":           "sched", // sched_rng() in kernel/sched/sched.h
 		"ns_to_kernel_old_timeval":    "clock-value",
 		"__msecs_to_jiffies":          "clock-value",
 		// What a syscall itself runs is never set aside.
