@@ -117,6 +117,16 @@ func checkSeriesRun(t *testing.T, tc seriesCase, res *results.Result, err error)
 			if s.Verdict == results.Skip || s.Metrics["boots"] == 0 {
 				t.Errorf("bootgate on %s did not boot the selftest kernel: %s %s", tc.kernel, s.Verdict, s.Error)
 			}
+		case s.Name == "guardrace" && s.Metrics["skipped"] == 0 && tc.kernel != "vanilla":
+			// A verdict about the kernel; it must have raced on 2 CPUs and
+			// judged every part, the union included.
+			trials := s.Metrics["trials"]
+			if s.Verdict == results.Error || s.Metrics["cpus"] < 2*trials || s.Metrics["cpus_used"] < 1 {
+				t.Errorf("guardrace on %s: %s, cpus %v over %v trials: %s", tc.kernel, s.Verdict, s.Metrics["cpus"], trials, s.Error)
+			}
+			if _, ok := s.Metrics["union_unexplained"]; !ok {
+				t.Errorf("guardrace on %s did not judge the union against the reference", tc.kernel)
+			}
 		case measuredOnly[s.Name]:
 			if s.Verdict == results.Error || len(s.Metrics) == 0 {
 				t.Errorf("%s on %s measured nothing: %s %s", s.Name, tc.kernel, s.Verdict, s.Error)
