@@ -51,7 +51,7 @@ func (r *Repo) InsertFixture(ctx context.Context, after string, f Fixture) (fixt
 		return "", "", "", err
 	}
 	steps := [][]string{
-		{"add", "--", f.Path},
+		{"add", "-f", "--", f.Path}, // -f: the kernel's .gitignore files match some source paths
 		{"commit", "-q", "--no-verify", "-m", f.Subject},
 		{"revert", "--no-edit", "HEAD"},
 	}
