@@ -19,18 +19,7 @@ import (
 // run directory exists, both sides name the same kernel, and no metric is
 // called significant (with 2 runs each no p-value can fall below 1/3).
 func TestCompareVanillaWithItself(t *testing.T) {
-	needLab(t)
-	opts := labOptions(t)
-	opts.Scenarios = []string{"smoke"}
-	var out bytes.Buffer
-	opts.Out = &out
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
-	defer cancel()
-	cr, err := lab.Compare(ctx, lab.CompareOptions{Options: opts, KernelA: "vanilla", KernelB: "vanilla", Runs: 2})
-	if err != nil {
-		t.Fatalf("compare: %v\n%s", err, out.String())
-	}
-	t.Logf("MEASURED compare_dir=%s\n%s", cr.Dir, out.String())
+	cr, out := compareE2E(t, "vanilla", "vanilla", "smoke", 2)
 	c := cr.Comparison
 	if c.A.Kernel.Key == "" || c.A.Kernel.Key != c.B.Kernel.Key {
 		t.Errorf("kernel keys %q and %q, want the same", c.A.Kernel.Key, c.B.Kernel.Key)
@@ -68,18 +57,7 @@ func TestCompareVanillaWithItself(t *testing.T) {
 // and succeeds on every v2 run, so errno must come out significant with the
 // exact p-value of two fully separated samples of 4 (2/70).
 func TestCompareVanillaWithV2(t *testing.T) {
-	needLab(t)
-	opts := labOptions(t)
-	opts.Scenarios = []string{"unique"}
-	var out bytes.Buffer
-	opts.Out = &out
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
-	defer cancel()
-	cr, err := lab.Compare(ctx, lab.CompareOptions{Options: opts, KernelA: "vanilla", KernelB: "v2", Runs: 4})
-	if err != nil {
-		t.Fatalf("compare: %v\n%s", err, out.String())
-	}
-	t.Logf("MEASURED compare_dir=%s\n%s", cr.Dir, out.String())
+	cr, _ := compareE2E(t, "vanilla", "v2", "unique", 4)
 	var errno *report.MetricStat
 	for i, m := range cr.Comparison.Metrics {
 		if m.Scenario == "unique" && m.Metric == "errno" {
@@ -95,4 +73,23 @@ func TestCompareVanillaWithV2(t *testing.T) {
 	if cr.Comparison.A.Kernel.Key == cr.Comparison.B.Kernel.Key {
 		t.Error("both sides ran the same kernel")
 	}
+}
+
+// compareE2E compares two kernels on one scenario and returns the result
+// and the printed comparison.
+func compareE2E(t *testing.T, a, b, scenario string, runs int) (*lab.CompareResult, *bytes.Buffer) {
+	t.Helper()
+	needLab(t)
+	opts := labOptions(t)
+	opts.Scenarios = []string{scenario}
+	var out bytes.Buffer
+	opts.Out = &out
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
+	defer cancel()
+	cr, err := lab.Compare(ctx, lab.CompareOptions{Options: opts, KernelA: a, KernelB: b, Runs: runs})
+	if err != nil {
+		t.Fatalf("compare: %v\n%s", err, out.String())
+	}
+	t.Logf("MEASURED compare_dir=%s\n%s", cr.Dir, out.String())
+	return cr, &out
 }
