@@ -14,7 +14,7 @@ import (
 
 // askCase is one recipe run end to end. kernels replace the recipe's when
 // set; fallback replaces them when the recipe's own are not built (on a
-// new machine CI builds vanilla, v2 and v4 only).
+// new machine CI builds vanilla and v2 only).
 type askCase struct {
 	recipe   string
 	runs     int
