@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -179,7 +180,7 @@ func (a *asker) runOnce(ctx context.Context, kernel string, scenarios ...string)
 	}
 	a.identify(res.Kernel, res.Accel)
 	a.ans.Runs = append(a.ans.Runs, filepath.Join("..", res.RunID))
-	a.ans.Commands = append(a.ans.Commands, proc.Quote([]string{"kcovlab", "run", "--kernel", kernel, "--scenario", strings.Join(scenarios, ",")}))
+	a.command1(proc.Quote([]string{"kcovlab", "run", "--kernel", kernel, "--scenario", strings.Join(scenarios, ",")}))
 	if res.Error != "" {
 		return res, err
 	}
@@ -200,13 +201,20 @@ func (a *asker) compareRuns(ctx context.Context, ka, kb string, scenarios ...str
 		}
 		a.identify(c.A.Kernel, accel)
 		a.identify(c.B.Kernel, accel)
-		a.ans.Commands = append(a.ans.Commands, proc.Quote(c.Command))
+		a.command1(proc.Quote(c.Command))
 	}
 	a.ans.Runs = append(a.ans.Runs, filepath.Join("..", filepath.Base(cr.Dir)))
 	if errors.Is(err, ErrScenarioFailed) {
 		err = nil // a failed scenario is a finding here, not a stop
 	}
 	return cr, err
+}
+
+// command1 adds a command once.
+func (a *asker) command1(c string) {
+	if !slices.Contains(a.ans.Commands, c) {
+		a.ans.Commands = append(a.ans.Commands, c)
+	}
 }
 
 // identify adds a kernel's identity once.

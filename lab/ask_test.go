@@ -82,8 +82,8 @@ func TestAskTSCNoise(t *testing.T) {
 	checkAnswer(t, ans, "$ kcovlab compare v2 v2-no01 --scenario irqnoise --runs 5", "booted under TCG")
 	text := strings.Join(ans.Findings, "\n")
 	for _, w := range []string{
-		"v2 1 (1..2, 5 runs), v2-no01 9 (7..11, 5 runs); p = 0.0079",
-		"Runs with PCs in arch/x86/kernel/tsc.c: v2 0 (all 5 runs), v2-no01 2 (all 5 runs)",
+		"v2 1 (median; 1..2 over 5 runs), v2-no01 9 (median; 7..11 over 5 runs); p = 0.0079",
+		"Runs with PCs in arch/x86/kernel/tsc.c: v2 0 (each of 5 runs), v2-no01 2 (each of 5 runs)",
 		"read_tsc (arch/x86/kernel/tsc.c) 10",
 		"switch_fpu_return (arch/x86/kernel/fpu/core.c) 15", // the file from the other kernel's runs
 		"in_task() check holds",
@@ -110,7 +110,7 @@ func TestAskOverflow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkAnswer(t, ans, "trace mode overflowed 91 (90..92, 3 runs) times, unique mode 0 (all 3 runs)", "-99.6 %", "pipe_1m@4096")
+	checkAnswer(t, ans, "trace mode overflowed 91 times (median; 90..92 over 3 runs), unique mode 0 times (each of 3 runs)", "-99.6 %", "pipe_1m@4096")
 }
 
 func TestAskV2VsV4(t *testing.T) {

@@ -57,15 +57,22 @@ func findScenarioResult(r *results.Result, name string) *results.Scenario {
 	return nil
 }
 
-func describe(xs []float64) string {
+// describe is a metric over runs: "92 (each of 3 runs)" or
+// "463163 (median; 462855..463483 over 3 runs)".
+func describe(xs []float64) string { return describeUnit(xs, "") }
+
+func describeUnit(xs []float64, unit string) string {
 	s, err := stats.Summarize(xs)
 	if err != nil {
 		return "no data"
 	}
 	if s.Min == s.Max {
-		return fmt.Sprintf("%g (all %d runs)", s.Median, s.N)
+		if s.N == 1 {
+			return fmt.Sprintf("%g%s (1 run)", s.Median, unit)
+		}
+		return fmt.Sprintf("%g%s (each of %d runs)", s.Median, unit, s.N)
 	}
-	return fmt.Sprintf("%g (%g..%g, %d runs)", s.Median, s.Min, s.Max, s.N)
+	return fmt.Sprintf("%g%s (median; %g..%g over %d runs)", s.Median, unit, s.Min, s.Max, s.N)
 }
 
 func pValue(a, b []float64) string {
@@ -93,9 +100,9 @@ func answerOverflow(ctx context.Context, a *asker) error {
 	if len(tr) == 0 {
 		return &ScenarioError{Scenario: "overflow", Err: fmt.Errorf("no run of %s measured the corpus", a.kernels[0])}
 	}
-	a.findf("A fixed corpus of %s syscall programs, each run with one 4096-word buffer on %s: trace mode overflowed %s times, unique mode %s times (same total buffer; the bitmap takes a quarter).",
-		describe(progs), a.kernels[0], describe(tr), describe(un))
-	a.findf("Reduction: %s %%. The series reports 225288 -> 986 overflows (-99.6 %%) on syzkaller's corpus; ours is a small corpus of loops over pipes, getdents, mmap and friends, so the counts are not comparable, the direction is.", describe(red))
+	a.findf("A fixed corpus of %g syscall programs, each run with one 4096-word buffer on %s: trace mode overflowed %s, unique mode %s (same total buffer; the bitmap takes a quarter).",
+		progs[0], a.kernels[0], describeUnit(tr, " times"), describeUnit(un, " times"))
+	a.findf("Reduction: %s. The series reports 225288 -> 986 overflows (-99.6 %%) on syzkaller's corpus; ours is a small corpus of loops over pipes, getdents, mmap and friends, so the counts are not comparable, the direction is.", describeUnit(red, " %"))
 	a.findf("Words recorded by the corpus: trace %s, unique %s.",
 		describe(metricValues(runs, "overflow", "corpus_words/trace"+buf, false)), describe(metricValues(runs, "overflow", "corpus_words/unique"+buf, false)))
 	var b strings.Builder

@@ -32,7 +32,7 @@ func (a *asker) scanPair(ctx context.Context) (without, with *callsites.Report, 
 		rep.Name = name
 		reps[i] = rep
 	}
-	a.ans.Commands = append(a.ans.Commands, "go test -run TestBuiltKernels -v ./internal/callsites/  # the same scan, on every cached kernel")
+	a.command1("go test -run TestBuiltKernels -v ./internal/callsites/  # the same scan, on every cached kernel")
 	without, with = reps[0], reps[1]
 	if with.Guards == nil || with.Instrumentation != callsites.ModePCGuard {
 		return nil, nil, &UsageError{fmt.Sprintf("kernel %s has no guard array (instrumentation %s): the second kernel must have CONFIG_KCOV_UNIQUE=y", with.Name, with.Instrumentation)}
