@@ -295,10 +295,14 @@ func cmdKernels(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, name := range lab.KernelNames() {
 		k := lab.Kernels[name]
-		fmt.Fprintf(stdout, "%-12s %s\n", name, k.Description)
-		fmt.Fprintf(stdout, "%-12s   %s\n", "", k)
+		state := "not built"
+		if ok, _ := lab.Built(context.Background(), lab.Options{Kernel: name, CacheDir: *cache}); ok {
+			state = "built"
+		}
+		fmt.Fprintf(stdout, "%-16s %s [%s]\n", name, k.Description, state)
+		fmt.Fprintf(stdout, "%-16s   %s\n", "", k)
 	}
-	fmt.Fprintf(stdout, "\nbuilt kernels in %s:\n", *cache)
+	fmt.Fprintf(stdout, "\n[built]: in the cache from today's inputs (source, series, fragments, compiler)\nevery kernel in %s:\n", *cache)
 	built, err := lab.BuiltKernels(*cache)
 	if err != nil {
 		fmt.Fprintf(stderr, "kcovlab kernels: %v\n", err)

@@ -44,6 +44,17 @@ func CheckTree(dir string) error {
 	return nil
 }
 
+// Unpacked tells whether tarball is already unpacked in cacheDir, so that
+// a caller can ask about the cache without a minute of unpacking.
+func Unpacked(tarball, cacheDir string) bool {
+	sum, err := fileSHA256(tarball)
+	if err != nil {
+		return false
+	}
+	_, err = onlySubdir(filepath.Join(cacheDir, "src", sum[:16]))
+	return err == nil
+}
+
 // UnpackTarball unpacks tarball under cacheDir/src/<sha> once and returns the
 // tree. Later calls find it there; a half-unpacked tree is never reused.
 func UnpackTarball(ctx context.Context, tarball, cacheDir string, log *slog.Logger) (*Source, error) {
