@@ -24,13 +24,15 @@ const FuncFilesName = "funcs.tsv"
 // vmlinux to its source file, relative to the source tree. The objects are
 // the members of tree/vmlinux.a, the thin archive kbuild links vmlinux
 // from, so objects left in tree by an older config are not counted. src is
-// the source tree, used to tell a .c from a .S.
+// the source tree, used to tell a .c from a .S. A weak function that a
+// strong one overrides (sched_clock in kernel/sched/clock.c and in tsc.c)
+// names the strong one's file only.
 func IndexFunctions(tree, src string) (map[string][]string, error) {
 	objs, err := thinMembers(filepath.Join(tree, "vmlinux.a"))
 	if err != nil {
 		return nil, err
 	}
-	index := map[string][]string{}
+	index, weak := map[string][]string{}, map[string][]string{}
 	for _, obj := range objs {
 		file := sourceOf(obj, src)
 		fns, err := objectFunctions(filepath.Join(tree, obj))
@@ -38,9 +40,19 @@ func IndexFunctions(tree, src string) (map[string][]string, error) {
 			return nil, err
 		}
 		for _, fn := range fns {
-			if !slices.Contains(index[fn], file) {
-				index[fn] = append(index[fn], file)
+			m := index
+			if fn.weak {
+				m = weak
 			}
+			if !slices.Contains(m[fn.name], file) {
+				m[fn.name] = append(m[fn.name], file)
+			}
+		}
+	}
+	// A weak definition another object overrides is not what vmlinux runs.
+	for fn, files := range weak {
+		if _, ok := index[fn]; !ok {
+			index[fn] = files
 		}
 	}
 	return index, nil
@@ -123,8 +135,13 @@ func sourceOf(obj, src string) string {
 	return obj
 }
 
+type function struct {
+	name string
+	weak bool
+}
+
 // objectFunctions lists the functions an object file defines.
-func objectFunctions(path string) ([]string, error) {
+func objectFunctions(path string) ([]function, error) {
 	f, err := elf.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("index functions: %w", err)
@@ -137,10 +154,10 @@ func objectFunctions(path string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index functions: %s: %w", path, err)
 	}
-	var out []string
+	var out []function
 	for _, s := range syms {
 		if elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Section != elf.SHN_UNDEF {
-			out = append(out, s.Name)
+			out = append(out, function{s.Name, elf.ST_BIND(s.Info) == elf.STB_WEAK})
 		}
 	}
 	return out, nil

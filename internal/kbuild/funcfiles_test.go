@@ -24,8 +24,8 @@ func TestIndexFunctions(t *testing.T) {
 	}
 	src, tree := t.TempDir(), t.TempDir()
 	files := map[string]string{
-		"kernel/a.c":   "static int helper(int x) { return x + 1; }\nint a_entry(int x) { return helper(x); }\n",
-		"fs/b.c":       "static int helper(int x) { return x * 2; }\nint b_entry(int x) { return helper(x); }\n",
+		"kernel/a.c":   "static int helper(int x) { return x + 1; }\nint a_entry(int x) { return helper(x); }\n__attribute__((weak)) int kclock(void) { return 0; }\n",
+		"fs/b.c":       "static int helper(int x) { return x * 2; }\nint b_entry(int x) { return helper(x); }\nint kclock(void) { return 1; }\n",
 		"stale/old.c":  "int stale_entry(void) { return 0; }\n",
 		"arch/x86/e.S": ".globl asm_entry\n.type asm_entry,@function\nasm_entry:\n ret\n",
 	}
@@ -48,6 +48,7 @@ func TestIndexFunctions(t *testing.T) {
 		"a_entry":   {"kernel/a.c"},
 		"b_entry":   {"fs/b.c"},
 		"asm_entry": {"arch/x86/e.S"},
+		"kclock":    {"fs/b.c"}, // the weak one in kernel/a.c is overridden
 	}
 	for fn, files := range want {
 		if !slices.Equal(index[fn], files) {
