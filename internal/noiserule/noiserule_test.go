@@ -12,6 +12,7 @@ func TestClassify(t *testing.T) {
 		"try_to_wake_up":              "sched",
 		"native_sched_clock":          "irq",
 		"read_tsc":                    "irq",
+		"sched_clock":                 "irq", // tsc.c, not the scheduler
 		"hrtimer_interrupt":           "irq",
 		"queued_spin_lock_slowpath":   "lock",
 		"__mutex_lock":                "lock",
