@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/results"
@@ -148,6 +149,9 @@ func (o *Options) defaults() error {
 	}
 	if o.CPUs == 0 {
 		o.CPUs = 2
+	}
+	if o.Jobs == 0 {
+		o.Jobs = runtime.NumCPU()
 	}
 	if o.MemoryMB == 0 {
 		o.MemoryMB = 1024
