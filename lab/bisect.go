@@ -120,14 +120,10 @@ func (bo *BisectOptions) defaults() error {
 // why the bisect stopped.
 func Bisect(ctx context.Context, bo BisectOptions) (*BisectReport, error) {
 	start := time.Now()
-	if err := bo.defaults(); err != nil {
-		return nil, err
-	}
-	repo, err := gitbisect.Open(ctx, bo.KernelSrc)
+	repo, err := bo.open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	bo.KernelSrc = repo.Dir
 	if err := kbuild.CheckTree(repo.Dir); err != nil {
 		return nil, err
 	}

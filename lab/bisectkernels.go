@@ -20,6 +20,19 @@ type BisectKernel struct {
 // whether each is built: what a bisect may have to build. It checks out
 // and builds nothing.
 func BisectKernels(ctx context.Context, bo BisectOptions) ([]BisectKernel, error) {
+	repo, err := bo.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := bo.newReport(ctx, repo, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return bo.kernelsOf(ctx, repo, rep.between())
+}
+
+// open fills in the defaults and opens the tree to bisect.
+func (bo *BisectOptions) open(ctx context.Context) (*gitbisect.Repo, error) {
 	if err := bo.defaults(); err != nil {
 		return nil, err
 	}
@@ -28,11 +41,7 @@ func BisectKernels(ctx context.Context, bo BisectOptions) ([]BisectKernel, error
 		return nil, err
 	}
 	bo.KernelSrc = repo.Dir
-	rep, err := bo.newReport(ctx, repo, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	return bo.kernelsOf(ctx, repo, rep.between())
+	return repo, nil
 }
 
 // kernelsOf looks up the kernel of each commit in the cache.
