@@ -40,6 +40,8 @@ var Rules = []Rule{
 		regexp.MustCompile(`slowpath|^__mutex_lock|^mutex_spin|^mutex_optimistic|^__mutex_(add|remove)_waiter|^osq_|^rwsem_|^__down|^__up_|_contended|^queued_|^native_queued|^__pv_queued|^__wake_up|^autoremove_wake|^prepare_to_wait|^finish_wait|^wake_q|^rt_mutex`)},
 	{"clock-value", "time conversions whose branches depend on the clock's value at that moment (the times getrusage, sysinfo or timerfd return)",
 		regexp.MustCompile(`^ns_to_|^__msecs_to_jiffies|^__usecs_to_jiffies|^jiffies_to_|^nsecs_to_jiffies|^timespec64_|^set_normalized_timespec|^div_s64|^div_u64|^iter_div_u64`)},
+	{"deferred", "deferred work and timers queued by whichever task first trips a threshold or finds them unarmed",
+		regexp.MustCompile(`^(__)?queue_(delayed_)?work|^queue_work_on|^mod_delayed_work|^clear_pending_if_disabled|^insert_work|^get_work_pool|^kick_pool|^pwq_|^schedule_(delayed_)?work|^(__)?add_timer|^(__)?mod_timer|^internal_add_timer|^enqueue_timer|^calc_wheel_index|^lock_timer_base|^detach_if_pending`)},
 	{"rcu", "RCU bookkeeping done at context switch or tick time",
 		regexp.MustCompile(`^rcu_|^__rcu|_rcu$|^call_rcu|^kfree_rcu|^srcu_`)},
 	{"alloc", "an allocator cache or per-CPU batch refill or drain (slab, pages, shmem inode numbers): whichever thread finds it empty or full pays for it",

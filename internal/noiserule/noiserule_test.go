@@ -29,6 +29,9 @@ func TestClassify(t *testing.T) {
 		"arch_scale_cpu_capacity":     "sched",
 		"timerqueue_add":              "irq",
 		"plist_del":                   "harness",
+		"queue_delayed_work_on":       "deferred",
+		"clear_pending_if_disabled":   "deferred",
+		"add_timer_global":            "deferred",
 		"shmem_reserve_inode":         "alloc",
 		"__smp_call_single_queue":     "sched",
 		"prandom_u32_state":           "sched", // sched_rng() in kernel/sched/sched.h
