@@ -69,6 +69,9 @@ func answerGuardSize(ctx context.Context, a *asker) error {
 		g.Name, sites, g.Guards.Count, g.Guards.Bytes, g.Guards.Section, g.Guards.Match, g.Guards.OneToOne)
 	a.findf("The guards are %.2f%% of .text (%d bytes) and %.2f%% of the bytes of all functions (%.0f). .text is padded to a 2 MiB boundary, so function bytes are the honest base.",
 		pct(float64(g.Guards.Bytes), float64(g.Sizes.Text)), g.Sizes.Text, pct(float64(g.Guards.Bytes), code), code)
+	a.findf(".text %d -> %d bytes, .bss %d -> %d bytes (%+d), .data %d -> %d bytes, vmlinux file %d -> %d bytes (%s to %s).",
+		pc.Sizes.Text, g.Sizes.Text, pc.Sizes.Bss, g.Sizes.Bss, int64(g.Sizes.Bss)-int64(pc.Sizes.Bss),
+		pc.Sizes.Data, g.Sizes.Data, pc.Sizes.File, g.Sizes.File, pc.Name, g.Name)
 	perSite := g.Cost.PCBytesPerSite - pc.Cost.PCBytesPerSite
 	a.findf("Per call site: 4 bytes of guard plus %.1f bytes of code (call and guard pointer load) against %.1f bytes (the call) with trace-pc, i.e. %+.1f bytes of code; all functions together grow %+.0f bytes (%+.2f%%) from %s to %s.",
 		g.Cost.PCBytesPerSite, pc.Cost.PCBytesPerSite, perSite, code-codePC, pct(code-codePC, codePC), pc.Name, g.Name)
