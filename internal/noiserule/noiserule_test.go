@@ -33,6 +33,8 @@ func TestClassify(t *testing.T) {
 		"clear_pending_if_disabled":   "deferred",
 		"add_timer_global":            "deferred",
 		"shmem_reserve_inode":         "alloc",
+		"chacha_block_generic":        "alloc", // get_random_u32's batch refill
+		"get_random_u32":              "alloc",
 		"__smp_call_single_queue":     "sched",
 		"prandom_u32_state":           "sched", // sched_rng() in kernel/sched/sched.h
 		"ns_to_kernel_old_timeval":    "clock-value",
