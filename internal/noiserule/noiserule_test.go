@@ -29,6 +29,10 @@ func TestClassify(t *testing.T) {
 		"arch_scale_cpu_capacity":     "sched",
 		"timerqueue_add":              "irq",
 		"plist_del":                   "harness",
+		"fast_dput":                   "lock", // the lockref fallback on a dentry the threads share
+		"kthread_is_per_cpu":          "sched",
+		"llist_del_first":             "sched",
+		"__remove_hrtimer":            "irq",
 		"queue_delayed_work_on":       "deferred",
 		"clear_pending_if_disabled":   "deferred",
 		"add_timer_global":            "deferred",
