@@ -344,10 +344,11 @@ func TestJudgeUnion(t *testing.T) {
 		{Name: "___slab_alloc", Addr: 0xffffffff81000100, Size: 0x100},
 		{Name: "do_statx", Addr: 0xffffffff81000200, Size: 0x100},
 	})
-	outcome := func(union, ref []uint64, differ float64) scenarios.Outcome {
+	// union PCs are those some thread recorded; every, those every thread did.
+	outcome := func(union, ref []uint64, differ float64, every ...uint64) scenarios.Outcome {
 		return scenarios.Outcome{
 			Metrics: map[string]float64{"skipped": 0, "op_results_differ": differ},
-			PCs:     map[string][]uint64{"union_minus_ref": union, "ref_minus_union": ref},
+			PCs:     map[string][]uint64{"union_minus_ref": union, "ref_minus_union": ref, "union_minus_ref_every_thread": every},
 		}
 	}
 	for _, tc := range []struct {
@@ -359,7 +360,9 @@ func TestJudgeUnion(t *testing.T) {
 		evidence    string
 	}{
 		{"noise only", outcome([]uint64{0xffffffff81000010, 0xffffffff81000110}, []uint64{0xffffffff81000020}, 0), syms, results.Pass, 0, "set aside by symbol: 2 (alloc 1, sched 1)"},
-		{"syscall code differs", outcome([]uint64{0xffffffff81000210}, nil, 0), syms, results.Fail, 1, "unexplained: 1: do_statx+0x10"},
+		{"every thread differs", outcome([]uint64{0xffffffff81000210}, nil, 0, 0xffffffff81000210), syms, results.Fail, 1, "unexplained: 1: do_statx+0x10"},
+		{"one thread differs", outcome([]uint64{0xffffffff81000210}, nil, 0), syms, results.Pass, 0, "listed, not judged"},
+		{"coverage lost", outcome(nil, []uint64{0xffffffff81000210}, 0), syms, results.Fail, 1, "no racing thread did: 1; set aside by symbol: 0 (); unexplained: 1: do_statx+0x10"},
 		{"unknown address", outcome(nil, []uint64{0xffffffff8f000000}, 0), syms, results.Fail, 1, "0xffffffff8f000000"},
 		{"ops differ", outcome([]uint64{0xffffffff81000210}, nil, 1), syms, results.Pass, -1, "not judged, the threads' syscalls"},
 		{"no symbols", outcome([]uint64{0xffffffff81000210}, nil, 0), nil, results.Pass, -1, "not judged, no vmlinux symbols"},

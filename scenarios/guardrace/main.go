@@ -27,8 +27,12 @@
 //
 // And (c) the union of the threads' PCs equals the reference's, once
 // timing-dependent code is set aside. The guest has no symbols, so it
-// prints both differences (union_minus_ref, ref_minus_union) as PC lists
-// and the host judges them by symbol (internal/noiserule: scheduler,
+// prints the differences as PC lists and the host judges them by symbol:
+// ref_minus_union (coverage no racing thread recorded, what a lost guard
+// race would cause) and union_minus_ref_every_thread (extra PCs every
+// thread recorded, a systematic difference); union_minus_ref is listed,
+// since a PC only some threads recorded is often the loser's side of a
+// contended lock or refcount on an object the threads share. Rules (internal/noiserule: scheduler,
 // interrupts, contended locks, allocator refills, RCU, return to user).
 // It passes iff every session ran, (a) and (b) held in all of them, the
 // reference's included, and the host finds no unexplained difference for
@@ -265,6 +269,9 @@ func (t *trial) compare(sets []pcset.Set, ref pcset.Set) {
 	t.pcs["ref_minus_union"] = d.RefMinusUnion
 	for _, c := range d.UnionMinusRef {
 		t.pcs["union_minus_ref"] = append(t.pcs["union_minus_ref"], c.PC)
+		if c.N == len(sets) {
+			t.pcs["union_minus_ref_every_thread"] = append(t.pcs["union_minus_ref_every_thread"], c.PC)
+		}
 	}
 	t.m["pcs_total"], t.m["pcs_ref"] = float64(len(d.Union)), float64(len(ref))
 	t.m["union_minus_ref"], t.m["union_minus_ref_shared"] = float64(len(d.UnionMinusRef)), float64(d.Shared())
