@@ -87,8 +87,12 @@ func answerEdgesVsNodes(ctx context.Context, a *asker) error {
 	}
 	na, nb := pc.Hook(callsites.TracePC).Sites, g.Hook(callsites.TracePCGuard).Sites
 	d := float64(nb - na)
-	a.findf("Same series and config, only CONFIG_KCOV_UNIQUE differs: %s has %d call sites of __sanitizer_cov_trace_pc, %s has %d of __sanitizer_cov_trace_pc_guard: %+d (%+.2f%%).",
-		pc.Name, na, g.Name, nb, nb-na, pct(d, float64(na)))
+	same := "Same series and config, only CONFIG_KCOV_UNIQUE differs"
+	if len(a.ans.Kernels) == 2 && a.ans.Kernels[0].Series != a.ans.Kernels[1].Series {
+		same = fmt.Sprintf("Series %q and %q differ too (the series' own code is in one only)", a.ans.Kernels[0].Series, a.ans.Kernels[1].Series)
+	}
+	a.findf("%s: %s has %d call sites of __sanitizer_cov_trace_pc, %s has %d of __sanitizer_cov_trace_pc_guard: %+d (%+.2f%%).",
+		same, pc.Name, na, g.Name, nb, nb-na, pct(d, float64(na)))
 	if abs(pct(d, float64(na))) < 1 {
 		a.findf("So trace-pc-guard does not add call sites: it instruments the same points as trace-pc (the difference is within what inlining and code layout move). What grows is each site (a guard pointer load) and the guard array.")
 	} else {
