@@ -89,7 +89,7 @@ func answerEdgesVsNodes(ctx context.Context, a *asker) error {
 	d := float64(nb - na)
 	same := "Same series and config, only CONFIG_KCOV_UNIQUE differs"
 	if len(a.ans.Kernels) == 2 && a.ans.Kernels[0].Series != a.ans.Kernels[1].Series {
-		same = fmt.Sprintf("Series %q and %q differ too (the series' own code is in one only)", a.ans.Kernels[0].Series, a.ans.Kernels[1].Series)
+		same = fmt.Sprintf("Series %s and %s differ too (the series' own code is in one only)", orNone(a.ans.Kernels[0].Series), orNone(a.ans.Kernels[1].Series))
 	}
 	a.findf("%s: %s has %d call sites of __sanitizer_cov_trace_pc, %s has %d of __sanitizer_cov_trace_pc_guard: %+d (%+.2f%%).",
 		same, pc.Name, na, g.Name, nb, nb-na, pct(d, float64(na)))
