@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -74,6 +75,30 @@ func TestBisectSeries(t *testing.T) {
 		}
 	}
 	checkTreeReset(t, ctx, tree)
+	checkFixtureSkipped(t, ctx, tree, bo)
+}
+
+// checkFixtureSkipped runs one bisect step on the fixture itself, as `git
+// bisect run kcovlab bisect-step --invert` would: whether or not the
+// bisect visited it, it must be skipped (exit 125) for not building, never
+// judged. Its configuration fails within seconds.
+func checkFixtureSkipped(t *testing.T, ctx context.Context, tree *lab.BisectTree, bo lab.BisectOptions) {
+	t.Helper()
+	git := func(args ...string) {
+		if out, err := exec.CommandContext(ctx, "git", append([]string{"-C", tree.Dir}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("checkout", "-q", tree.Fixture[0].Commit)
+	defer git("checkout", "-q", tree.Branch)
+	st, err := lab.BisectStepAt(ctx, bo)
+	code := lab.BisectExitCode(st, err, true)
+	if st != nil {
+		t.Logf("MEASURED bisect-step fixture=%s verdict=%s why=%q exit=%d", st.Commit[:12], st.Verdict, st.Why, code)
+	}
+	if code != 125 || st == nil || st.Verdict != lab.BisectSkip || !st.KernelFailed {
+		t.Errorf("bisect-step on the fixture: exit %d, step %+v, err %v; want 125, skipped because the kernel did not build", code, st, err)
+	}
 }
 
 // bisectTree returns the bisect tree in dir, making it when it is missing
