@@ -7,12 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/internal/stats"
+	"github.com/kcovlab/kcovlab/internal/testutil"
 )
 
 // abRun is one run of kernel with one scenario's verdict and metrics.
@@ -258,47 +259,5 @@ func TestWriteABDir(t *testing.T) {
 
 // TestABSchemaDocumented keeps docs/compare-json.md and the Go types in step.
 func TestABSchemaDocumented(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/compare-json.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(doc), "schema "+string(rune('0'+ABSchemaVersion))) {
-		t.Errorf("docs/compare-json.md does not describe schema %d", ABSchemaVersion)
-	}
-	fields := map[string]bool{}
-	reportJSONFields(reflect.TypeOf(ABComparison{}), fields)
-	documented := map[string]bool{}
-	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\|").FindAllStringSubmatch(string(doc), -1) {
-		documented[m[1]] = true
-	}
-	for f := range fields {
-		if !documented[f] {
-			t.Errorf("field %q is not documented in docs/compare-json.md", f)
-		}
-	}
-	for f := range documented {
-		if !fields[f] {
-			t.Errorf("docs/compare-json.md documents %q, which compare.json does not have", f)
-		}
-	}
-}
-
-// reportJSONFields lists the JSON names of this package's struct fields
-// below t, embedded structs included; result.json's types are documented
-// in docs/result-json.md.
-func reportJSONFields(t reflect.Type, seen map[string]bool) {
-	for t.Kind() == reflect.Slice || t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct || (t.PkgPath() != reflect.TypeOf(ABComparison{}).PkgPath() && t.Name() != "Summary") {
-		return
-	}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			seen[name] = true
-		}
-		reportJSONFields(f.Type, seen)
-	}
+	testutil.CheckSchemaDoc(t, "../../docs/compare-json.md", ABSchemaVersion, ABComparison{}, stats.Summary{})
 }
