@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"testing"
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/gitbisect"
+	"github.com/kcovlab/kcovlab/internal/testutil"
 	"github.com/kcovlab/kcovlab/lab"
 )
 
@@ -84,13 +84,8 @@ func TestBisectSeries(t *testing.T) {
 // judged. Its configuration fails within seconds.
 func checkFixtureSkipped(t *testing.T, ctx context.Context, tree *lab.BisectTree, bo lab.BisectOptions) {
 	t.Helper()
-	git := func(args ...string) {
-		if out, err := exec.CommandContext(ctx, "git", append([]string{"-C", tree.Dir}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	git("checkout", "-q", tree.Fixture[0].Commit)
-	defer git("checkout", "-q", tree.Branch)
+	testutil.Git(t, tree.Dir, "checkout", "-q", tree.Fixture[0].Commit)
+	defer testutil.Git(t, tree.Dir, "checkout", "-q", tree.Branch)
 	st, err := lab.BisectStepAt(ctx, bo)
 	code := lab.BisectExitCode(st, err, true)
 	if st != nil {

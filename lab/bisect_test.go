@@ -20,44 +20,16 @@ import (
 	"github.com/kcovlab/kcovlab/internal/testutil"
 )
 
-// bisectRepo makes a tiny kernel-shaped git tree with one commit per
-// state: commit i writes states[i] to the file "state", which fakeLab reads
-// to decide what the step's run does. It returns the tree and the hashes.
+// bisectRepo is testutil.StateRepo: commit i writes states[i] to the
+// file "state", which fakeLab reads to decide what the step's run does.
 func bisectRepo(t *testing.T, states ...string) (string, []string) {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
-	dir := t.TempDir()
-	for name, body := range map[string]string{
-		"Makefile": "# fake\n", "Kconfig": "config KCOV\n\tbool\n", "arch/x86/Kconfig": "config X86\n\tdef_bool y\n", "kernel/kcov.c": "",
-	} {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	gitT(t, dir, "init", "-q", "-b", "main")
-	var hashes []string
-	for i, st := range states {
-		if err := os.WriteFile(filepath.Join(dir, "state"), []byte(st), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		gitT(t, dir, "add", "-A")
-		gitT(t, dir, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", fmt.Sprintf("c%d: %s", i, st))
-		hashes = append(hashes, gitT(t, dir, "rev-parse", "HEAD"))
-	}
-	return dir, hashes
+	return testutil.StateRepo(t, states...)
 }
 
 func gitT(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v: %s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return testutil.Git(t, dir, args...)
 }
 
 // fakeLab stands in for Run. The checked-out "state" file holds words:

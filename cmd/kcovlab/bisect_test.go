@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,43 +12,9 @@ import (
 
 	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/internal/testutil"
 	"github.com/kcovlab/kcovlab/lab"
 )
-
-// stateTree makes a kernel-shaped git tree with one commit per state
-// (written to the file "state") and returns it with the hashes.
-func stateTree(t *testing.T, states ...string) (string, []string) {
-	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
-	dir := t.TempDir()
-	git := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v: %s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	for _, f := range []string{"Makefile", "Kconfig", "arch/x86/Kconfig", "kernel/kcov.c"} {
-		os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755)
-		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	git("init", "-q", "-b", "main")
-	var hashes []string
-	for i, st := range states {
-		if err := os.WriteFile(filepath.Join(dir, "state"), []byte(st), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		git("add", "-A")
-		git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", fmt.Sprintf("c%d %s", i, st))
-		hashes = append(hashes, git("rev-parse", "HEAD"))
-	}
-	return dir, hashes
-}
 
 // fakeRun reads the checked-out state: pass, fail, errno25 (passes with
 // errno=25), build (does not build), infra (the lab fails).
@@ -84,7 +49,7 @@ func fakeRun(ctx context.Context, o lab.Options) (*results.Result, error) {
 // TestBisectStepExitCodes: what `git bisect run kcovlab bisect-step`
 // sees, through the command line.
 func TestBisectStepExitCodes(t *testing.T) {
-	tree, h := stateTree(t, "pass", "fail", "build", "infra", "errno25")
+	tree, h := testutil.StateRepoTitled(t, "c%d %s", "pass", "fail", "build", "infra", "errno25")
 	common := []string{"--kernel-src", tree, "--src", "../..", "--cache", t.TempDir(), "--results", t.TempDir(), "--scenario", "unique"}
 	tests := []struct {
 		commit int
@@ -119,7 +84,7 @@ func TestBisectStepExitCodes(t *testing.T) {
 }
 
 func TestBisectCommand(t *testing.T) {
-	tree, h := stateTree(t, "pass", "pass", "build", "pass", "fail", "fail")
+	tree, h := testutil.StateRepoTitled(t, "c%d %s", "pass", "pass", "build", "pass", "fail", "fail")
 	common := []string{"--kernel-src", tree, "--src", "../..", "--cache", t.TempDir(), "--results", t.TempDir(), "--scenario", "unique"}
 	var out, errb bytes.Buffer
 	code := cmdBisect(append(common, "--good", h[0], "--bad", "main"), &out, &errb, fakeRun)

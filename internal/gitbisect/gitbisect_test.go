@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kcovlab/kcovlab/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,11 +71,7 @@ func testRepo(t *testing.T, n int) (*Repo, []string) {
 	dir := t.TempDir()
 	git := func(args ...string) string {
 		t.Helper()
-		out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v: %s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
+		return testutil.Git(t, dir, args...)
 	}
 	git("init", "-q", "-b", "main")
 	var hashes []string
