@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // DefaultTarball is Debian's linux-source-6.12 package.
@@ -161,7 +162,19 @@ func treeID(ctx context.Context, dir string) (string, error) {
 	return "tree:" + hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
+// fileSHA256 hashes a file once per process for each (path, size, mtime):
+// a tarball is asked about by every kernel of a run or a listing.
 func fileSHA256(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	key := fmt.Sprintf("%s\x00%d\x00%d", path, fi.Size(), fi.ModTime().UnixNano())
+	shaMu.Lock()
+	defer shaMu.Unlock()
+	if sum, ok := shaMemo[key]; ok {
+		return sum, nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -171,8 +184,15 @@ func fileSHA256(path string) (string, error) {
 	if _, err := io.Copy(h, f); err != nil {
 		return "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	sum := hex.EncodeToString(h.Sum(nil))
+	shaMemo[key] = sum
+	return sum, nil
 }
+
+var (
+	shaMu   sync.Mutex
+	shaMemo = map[string]string{}
+)
 
 // onlySubdir returns the single directory inside dir (a tarball's top level).
 func onlySubdir(dir string) (string, error) {
