@@ -18,6 +18,10 @@ var ErrNoKVM = errors.New("kvm not usable")
 // *ExitError.
 var ErrNotRunning = errors.New("qemu is not running")
 
+// ErrClosed is the Cause of the ExitError of a QEMU that this package
+// killed because its Machine was closed (or killed) by its owner.
+var ErrClosed = errors.New("killed by its owner")
+
 // OptionsError reports a bad field in Options.
 type OptionsError struct {
 	Field   string // Options field name, e.g. "SSHPort"
@@ -54,6 +58,18 @@ func (e *ExitError) Error() string {
 		fmt.Fprintf(&b, ": %s", line)
 	}
 	return b.String()
+}
+
+// KilledFromOutside reports whether QEMU died by a signal this package did
+// not send: the OOM killer, a user, another program. That is the lab's
+// failure, never the guest kernel's.
+func (e *ExitError) KilledFromOutside() bool { return e.Signal != 0 && e.Cause == nil }
+
+// HostForwardFailed reports whether QEMU exited because it could not bind a
+// host forwarding port (another process took it): QEMU says so on stderr,
+// "Could not set up host forwarding rule". Start again with another port.
+func (e *ExitError) HostForwardFailed() bool {
+	return e.Signal == 0 && e.Code != 0 && strings.Contains(e.Stderr, "Could not set up host forwarding rule")
 }
 
 // Unwrap returns Cause, so errors.Is(err, context.Canceled) holds for a QEMU

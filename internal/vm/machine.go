@@ -166,7 +166,7 @@ func (m *Machine) shutdown() error {
 			}
 		}
 		cancel()
-		m.p.kill(nil)
+		m.p.kill(ErrClosed)
 		<-m.p.done
 	}
 	m.sem <- struct{}{}
@@ -179,6 +179,18 @@ func (m *Machine) shutdown() error {
 	m.bg.Wait() // handshakes given up on end now that QEMU is gone
 	m.log.Info("qemu stopped", "exit", m.p.err)
 	return removeStaleSocket(m.qmpPath)
+}
+
+// Kill sends SIGKILL to QEMU's process group at once, without asking over
+// QMP (a stopped or hung QEMU would not answer), and waits until it is
+// reaped. why ends up as the ExitError's Cause. The Machine must still be
+// closed.
+func (m *Machine) Kill(why error) {
+	if why == nil {
+		why = ErrClosed
+	}
+	m.p.kill(why)
+	<-m.p.done
 }
 
 // Status returns QEMU's run state from query-status: "running", "paused",
