@@ -26,6 +26,9 @@ type KernelDef struct {
 	Fragments []string
 	// MinClang is the oldest clang major version that builds it.
 	MinClang int
+	// Mutant is a patch file applied after the series: a known-bad edit
+	// from patches/mutants/ (see package mutants). Empty for real kernels.
+	Mutant string
 }
 
 var baseFragments = []string{"guest.config", "kcov.config"}
@@ -92,6 +95,9 @@ func (k KernelDef) String() string {
 		}
 		s += " without " + strings.Join(ex, ",")
 	}
+	if k.Mutant != "" {
+		s += " + mutant " + filepath.Base(k.Mutant)
+	}
 	return s + " + " + strings.Join(k.Fragments, " ")
 }
 
@@ -114,6 +120,13 @@ func (k KernelDef) loadSeries(ctx context.Context, moduleDir string) (*series.Se
 		if s, err = s.Without(k.Exclude...); err != nil {
 			return nil, fmt.Errorf("kernel %s: %w", k.Name, err)
 		}
+	}
+	if k.Mutant != "" {
+		m, err := series.Load(ctx, k.Mutant)
+		if err != nil {
+			return nil, fmt.Errorf("kernel %s: mutant: %w", k.Name, err)
+		}
+		s = s.Plus(m)
 	}
 	return s, nil
 }

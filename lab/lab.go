@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/results"
@@ -49,6 +50,9 @@ type Options struct {
 	Series string
 	// Exclude leaves these patch numbers out of the series.
 	Exclude []int
+	// Mutant is a known-bad patch applied after the series (the mutation
+	// suite's); the kernel is named KERNEL+mutant:NAME.
+	Mutant string
 	// Tarball is a kernel source tarball [Debian's linux-source-6.12].
 	Tarball string
 	// ConfigDir holds the fragments [ModuleDir/kernel-configs].
@@ -209,7 +213,28 @@ func (o *Options) namedDef() (KernelDef, error) {
 		def.Exclude = append([]int(nil), o.Exclude...)
 		def.Name += fmt.Sprintf("-without%v", o.Exclude)
 	}
+	if o.Mutant != "" {
+		if def.Series == "" {
+			return def, &UsageError{fmt.Sprintf("a mutant needs a kernel with a series (%s has none)", def.Name)}
+		}
+		def.Mutant = o.Mutant
+		def.Name += "+mutant:" + MutantName(o.Mutant)
+	}
 	return def, nil
+}
+
+// MutantName is a mutant patch file's name without its number and
+// extension: patches/mutants/v2/01-unique-records-every-hit.patch is
+// unique-records-every-hit.
+func MutantName(path string) string {
+	if path == "" {
+		return ""
+	}
+	base := strings.TrimSuffix(filepath.Base(path), ".patch")
+	if i := strings.IndexByte(base, '-'); i > 0 && strings.Trim(base[:i], "0123456789") == "" {
+		base = base[i+1:]
+	}
+	return base
 }
 
 // DefaultCacheDir is $KCOVLAB_CACHE, else the user cache dir's kcovlab.

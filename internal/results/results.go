@@ -55,9 +55,11 @@ type Result struct {
 
 // Kernel names the kernel that ran.
 type Kernel struct {
-	Name         string   `json:"name"`
-	Series       string   `json:"series,omitempty"`
-	Excluded     []int    `json:"excluded_patches,omitempty"`
+	Name     string `json:"name"`
+	Series   string `json:"series,omitempty"`
+	Excluded []int  `json:"excluded_patches,omitempty"`
+	// Mutant is the known-bad patch applied after the series (kcovlab mutants).
+	Mutant       string   `json:"mutant,omitempty"`
 	Key          string   `json:"key"`
 	Source       string   `json:"source"`
 	SourceID     string   `json:"source_id"`
@@ -114,11 +116,25 @@ func NewRunID(now time.Time) string {
 
 // Passed is true when the run finished and every scenario passed.
 func (r *Result) Passed() bool {
-	if r.Error != "" || len(r.Scenarios) == 0 {
+	if r.Error != "" || len(r.Scenarios) == 0 || r.NothingChecked() {
 		return false
 	}
 	for _, s := range r.Scenarios {
 		if s.Verdict != Pass && s.Verdict != Skip {
+			return false
+		}
+	}
+	return true
+}
+
+// NothingChecked reports a run whose every scenario was skipped: it proves
+// nothing, so it is not a pass.
+func (r *Result) NothingChecked() bool {
+	if r.Error != "" || len(r.Scenarios) == 0 {
+		return false
+	}
+	for _, s := range r.Scenarios {
+		if s.Verdict != Skip {
 			return false
 		}
 	}
@@ -186,6 +202,9 @@ func (r *Result) Header(w io.Writer) {
 
 // Verdict is the run's last summary line.
 func (r *Result) Verdict() string {
+	if r.NothingChecked() {
+		return "NOTHING CHECKED: every scenario was skipped"
+	}
 	if r.Passed() {
 		return "PASSED"
 	}

@@ -267,3 +267,20 @@ func formatNumbers(ns []int) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Plus returns a copy of the series with extra's patches after its own,
+// numbered on from its last patch (a known-bad edit on top of a series, as
+// the mutation suite makes). The ID changes with them.
+func (s *Series) Plus(extra *Series) *Series {
+	out := &Series{Name: s.Name + "+" + extra.Name, Version: s.Version, Cover: s.Cover}
+	out.Patches = append(out.Patches, s.Patches...)
+	next := 1
+	if n := len(s.Patches); n > 0 {
+		next = s.Patches[n-1].Number + 1
+	}
+	for i, p := range extra.Patches {
+		p.Number = next + i
+		out.Patches = append(out.Patches, p)
+	}
+	return out
+}

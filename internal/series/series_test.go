@@ -172,3 +172,18 @@ func TestLoad(t *testing.T) {
 		})
 	}
 }
+
+func TestPlus(t *testing.T) {
+	base := &Series{Name: "v2", Version: 2, Patches: []Patch{{Subject: "a", Number: 1, Diff: "x"}, {Subject: "b", Number: 3, Diff: "y"}}}
+	extra := &Series{Name: "m.patch", Version: 1, Patches: []Patch{{Subject: "mutant", Number: 1, Diff: "z"}}}
+	got := base.Plus(extra)
+	if len(got.Patches) != 3 || got.Patches[2].Number != 4 || got.Patches[2].Subject != "mutant" {
+		t.Fatalf("Plus: %+v", got.Patches)
+	}
+	if got.ID() == base.ID() {
+		t.Error("Plus kept the base's ID: a mutant would be served the clean kernel from the cache")
+	}
+	if len(base.Patches) != 2 || extra.Patches[0].Number != 1 {
+		t.Error("Plus changed its inputs")
+	}
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/kcovlab/kcovlab/lab"
+	"github.com/kcovlab/kcovlab/mutants"
+)
+
+const mutantsUsage = `usage: kcovlab mutants [--series v2] [--only NAME,...] [--scenario a,b] [--list] [flags]
+
+Proves that the verdicts can fail. Builds the series' kernel, then the series
+plus one known-bad edit of kernel/kcov.c at a time (patches/mutants/SERIES/,
+each an incremental variant: only kcov.c and the link are rebuilt), runs the
+scenarios on each and prints a table: mutant, the invariant it breaks, the
+scenarios that judge it, which went red, and the evidence. A mutant is killed
+only when one of its judging scenarios fails on it. Ends with the mutation
+score (killed/total). mutants.txt and mutants.json go to RESULTS/mutants-ID.
+
+exit codes: 0 every mutant killed and the clean kernel green, 1 a mutant
+survived or the clean kernel was not green, 2 usage error, 3 the lab could
+not finish
+
+flags:
+`
+
+func cmdMutants(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("mutants", flag.ContinueOnError)
+	var mo mutants.Options
+	fs.StringVar(&mo.Series, "series", "v2", "the series the mutants sit on (patches/mutants/SERIES)")
+	only := fs.String("only", "", "comma-separated mutants to run (default: all; --list names them)")
+	scen := fs.String("scenario", strings.Join(mutants.DefaultScenarios, ","), "comma-separated scenarios run on every kernel")
+	list := fs.Bool("list", false, "list the mutants and exit")
+	verbose := commonFlags(fs, &mo.Lab, stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, mutantsUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitPass
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "kcovlab mutants: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if *list {
+		dir := mo.Lab.ModuleDir
+		if dir == "" {
+			d, err := lab.FindModuleDir()
+			if err != nil {
+				fmt.Fprintf(stderr, "kcovlab mutants: %v\n", err)
+				return exitUsage
+			}
+			dir = d
+		}
+		ms, err := mutants.List(context.Background(), dir, mo.Series)
+		if err != nil {
+			return exitCode(err, stderr)
+		}
+		for _, m := range ms {
+			fmt.Fprintf(stdout, "%-26s %-24s judged by %-16s %s\n", m.Name, m.Invariant, strings.Join(m.KilledBy, ","), m.Description)
+		}
+		return exitPass
+	}
+	if *only != "" {
+		mo.Only = strings.Split(*only, ",")
+	}
+	mo.Scenarios = strings.Split(*scen, ",")
+	mo.Log, mo.Out = newLogger(stderr, *verbose), stdout
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	_, err := mutants.Run(ctx, mo)
+	if errors.Is(err, mutants.ErrSurvived) {
+		return exitFail
+	}
+	return exitCode(err, stderr)
+}

@@ -1,0 +1,166 @@
+package mutants
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/lab"
+)
+
+func moduleDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// The shipped mutants parse, each names an invariant and its judges, and
+// every judge is a scenario the series' kernel runs (or the boot).
+func TestShippedMutants(t *testing.T) {
+	ms, err := List(context.Background(), moduleDir(t), "v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) < 10 {
+		t.Fatalf("%d mutants shipped for v2, want at least 10", len(ms))
+	}
+	invariants := map[string]bool{}
+	for _, m := range ms {
+		invariants[m.Invariant] = true
+		for _, k := range m.KilledBy {
+			if k != BootJudge && !contains(DefaultScenarios, k) {
+				t.Errorf("mutant %s: judge %q is not a scenario the suite runs (%v)", m.Name, k, DefaultScenarios)
+			}
+		}
+		if !strings.Contains(readFile(t, m.Path), "kernel/kcov.c") {
+			t.Errorf("mutant %s does not edit kernel/kcov.c", m.Name)
+		}
+	}
+	for _, want := range []string{"dedup", "boot", "WARN paths", "ioctl error table", "interrupt filtering", "remote coverage"} {
+		if !invariants[want] {
+			t.Errorf("no mutant breaks %q", want)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestJudge(t *testing.T) {
+	red := func(name, verdict, kind string) ScenarioVerdict {
+		return ScenarioVerdict{Name: name, Verdict: verdict, ErrorKind: kind, Evidence: name + " evidence"}
+	}
+	green := func(name string) ScenarioVerdict { return ScenarioVerdict{Name: name, Verdict: results.Pass} }
+	cases := []struct {
+		name     string
+		killedBy []string
+		out      *Outcome
+		err      error
+		want     string
+		evidence string
+	}{
+		{"judge failed", []string{"unique"}, &Outcome{Scenarios: []ScenarioVerdict{green("smoke"), red("unique", results.Fail, "")}}, nil, Killed, "unique: unique evidence"},
+		{"all green", []string{"unique"}, &Outcome{Scenarios: []ScenarioVerdict{green("smoke"), green("unique")}}, nil, Survived, ""},
+		{"another scenario failed", []string{"unique"}, &Outcome{Scenarios: []ScenarioVerdict{red("overflow", results.Fail, ""), green("unique")}}, nil, Survived, "red only outside its judges (overflow)"},
+		{"judge red by a crash only", []string{"reset"}, &Outcome{Scenarios: []ScenarioVerdict{red("reset", results.Error, results.ErrorCrash)}}, nil, Survived, "red only outside its judges (reset)"},
+		{"judge red by a lost channel", []string{"reset"}, &Outcome{Scenarios: []ScenarioVerdict{red("reset", results.Error, results.ErrorChannel)}}, nil, Survived, "red only outside its judges (reset)"},
+		{"judge errored on its own check", []string{"ioctl"}, &Outcome{Scenarios: []ScenarioVerdict{red("ioctl", results.Error, "")}}, nil, Killed, "ioctl: ioctl evidence"},
+		{"boot mutant crashed at boot", []string{BootJudge}, nil, &lab.BootError{Reason: "QEMU exited", Crash: &lab.KernelCrash{Title: "Kernel panic - not syncing: kcov"}}, Killed, "boot: Kernel panic - not syncing: kcov"},
+		{"boot mutant timed out without crash", []string{BootJudge}, nil, &lab.BootError{Reason: "no SSH answer"}, Survived, "boot: no SSH answer"},
+		{"non-boot mutant did not boot", []string{"unique"}, nil, &lab.BootError{Reason: "x", Crash: &lab.KernelCrash{Title: "BUG"}}, Survived, "boot: BUG"},
+		{"lab failure", []string{"unique"}, nil, &lab.InfraError{Stage: "vm", Err: errors.New("qemu missing")}, NotJudged, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			row := Row{Mutant: Mutant{Name: "m", KilledBy: c.killedBy}}
+			Judge(&row, c.out, c.err)
+			if row.Verdict != c.want || row.Evidence != c.evidence {
+				t.Errorf("verdict %q evidence %q, want %q %q", row.Verdict, row.Evidence, c.want, c.evidence)
+			}
+		})
+	}
+}
+
+// Run runs the clean kernel first, then each mutant with its patch, and
+// fails (ErrSurvived) when one survives; the table names it.
+func TestRunScoresAndNamesSurvivors(t *testing.T) {
+	var seen []string
+	fake := func(ctx context.Context, o lab.Options) (*Outcome, error) {
+		seen = append(seen, o.Kernel+"+"+lab.MutantName(o.Mutant))
+		v := results.Pass
+		if strings.Contains(o.Mutant, "unique-records-every-hit") {
+			v = results.Fail
+		}
+		return &Outcome{Scenarios: []ScenarioVerdict{{Name: "unique", Verdict: v}}}, nil
+	}
+	var out strings.Builder
+	rep, err := Run(context.Background(), Options{
+		Lab:  lab.Options{ModuleDir: moduleDir(t), ResultsDir: t.TempDir()},
+		Only: []string{"unique-records-every-hit", "guard-index-collide"}, Run: fake, Out: &out,
+	})
+	if !errors.Is(err, ErrSurvived) {
+		t.Fatalf("err = %v, want ErrSurvived", err)
+	}
+	if len(seen) != 3 || seen[0] != "v2+" || seen[1] != "v2+unique-records-every-hit" {
+		t.Errorf("runs %v: want the clean kernel, then each mutant", seen)
+	}
+	if rep.Killed != 1 || rep.Total != 2 || !rep.BaselineOK {
+		t.Errorf("score %d/%d baseline %v", rep.Killed, rep.Total, rep.BaselineOK)
+	}
+	for _, want := range []string{"mutation score: 1/2 killed", "guard-index-collide SURVIVED"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(rep.Dir, "mutants.json")); err != nil {
+		t.Error(err)
+	}
+}
+
+// A red clean kernel makes the score worthless: the suite fails.
+func TestRunBaselineRed(t *testing.T) {
+	fake := func(ctx context.Context, o lab.Options) (*Outcome, error) {
+		return &Outcome{Scenarios: []ScenarioVerdict{{Name: "unique", Verdict: results.Fail}}}, nil
+	}
+	var out strings.Builder
+	rep, err := Run(context.Background(), Options{
+		Lab:  lab.Options{ModuleDir: moduleDir(t), ResultsDir: t.TempDir()},
+		Only: []string{"unique-records-every-hit"}, Run: fake, Out: &out,
+	})
+	if !errors.Is(err, ErrSurvived) || rep.BaselineOK {
+		t.Fatalf("err %v baseline %v: a red clean kernel must fail the suite", err, rep.BaselineOK)
+	}
+	if !strings.Contains(out.String(), "NOT GREEN") {
+		t.Errorf("table does not say the clean kernel was red:\n%s", out.String())
+	}
+}
+
+func TestSelectUnknown(t *testing.T) {
+	_, err := Select([]Mutant{{Name: "a"}}, []string{"b"})
+	var ue *lab.UsageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "have: a") {
+		t.Errorf("err = %v, want a usage error listing the mutants", err)
+	}
+}
