@@ -90,6 +90,13 @@ func MakeBisectTree(ctx context.Context, bt BisectTreeOptions) (*BisectTree, err
 	if err != nil {
 		return nil, err
 	}
+	// The worktree is shared with every build of this base: branch and
+	// clone it only under the build lock.
+	unlock, err := kbuild.Lock(ctx, o.CacheDir, "bisect-tree "+dir, o.Log)
+	if err != nil {
+		return nil, &InfraError{Stage: "source", Err: err}
+	}
+	defer unlock()
 	w, err := kbuild.OpenWorktree(ctx, base, o.CacheDir, o.Log)
 	if err != nil {
 		return nil, &InfraError{Stage: "source", Err: err}

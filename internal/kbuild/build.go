@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/kconfig"
@@ -174,7 +173,7 @@ func Build(ctx context.Context, spec Spec, opts Options) (*Kernel, error) {
 		log.Info("kernel: cached", "key", k.Meta.Key, "dir", k.Dir)
 		return k, nil
 	}
-	unlock, err := lock(filepath.Join(opts.CacheDir, "build.lock"))
+	unlock, err := Lock(ctx, opts.CacheDir, fmt.Sprintf("building kernel %s (key %s)", spec.Name, spec.Key()), log)
 	if err != nil {
 		return nil, err
 	}
@@ -184,8 +183,13 @@ func Build(ctx context.Context, spec Spec, opts Options) (*Kernel, error) {
 		k.Cached = true
 		return k, nil
 	}
+	Recover(opts.CacheDir, log)
 	b := &builder{spec: spec, opts: opts, log: log}
-	return b.run(ctx)
+	k, err := b.run(ctx)
+	if err != nil && ctx.Err() == nil {
+		return nil, diskFull(opts.CacheDir, err)
+	}
+	return k, err
 }
 
 func loadKernel(dir string) (*Kernel, error) {
@@ -210,22 +214,6 @@ func loadKernel(dir string) (*Kernel, error) {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	return k, nil
-}
-
-// lock takes an exclusive flock on path, waiting for another build to end.
-func lock(path string) (func(), error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil
 }
 
 // logTail returns the last n lines of a file, or of the lines that look like

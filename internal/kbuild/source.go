@@ -130,19 +130,46 @@ func LocalTreeAt(dir, commit string) (*Source, error) {
 
 func localTreeID(abs string) string { return "local:" + abs }
 
-// treeID names a local tree: git HEAD plus a hash of what differs from it,
+// ErrNotTopLevel means a --kernel-src directory is inside a git repository
+// but is not its top level: its git state would describe another tree.
+var ErrNotTopLevel = errors.New("not the top level of its git repository")
+
+// treeID names a local tree: git HEAD plus a hash of what differs from it
+// (changes to tracked files and the untracked files git does not ignore),
 // or, outside git, a hash of every file's path, size and mtime.
 func treeID(ctx context.Context, dir string) (string, error) {
 	head, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "HEAD").Output()
 	if err == nil {
+		top, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--show-toplevel").Output()
+		if err != nil {
+			return "", fmt.Errorf("kernel source %s: git rev-parse --show-toplevel: %w", dir, err)
+		}
+		if !sameDir(strings.TrimSpace(string(top)), dir) {
+			return "", fmt.Errorf("kernel source %s: %w (the top level is %s); pass that with --kernel-src", dir, ErrNotTopLevel, strings.TrimSpace(string(top)))
+		}
+		h := sha256.New()
 		diff, err := exec.CommandContext(ctx, "git", "-C", dir, "diff", "HEAD").Output()
 		if err != nil {
 			return "", fmt.Errorf("kernel source %s: git diff: %w", dir, err)
 		}
+		h.Write(diff)
+		untracked, err := exec.CommandContext(ctx, "git", "-C", dir, "ls-files", "-z", "--others", "--exclude-standard").Output()
+		if err != nil {
+			return "", fmt.Errorf("kernel source %s: git ls-files: %w", dir, err)
+		}
+		for _, f := range strings.Split(string(untracked), "\x00") {
+			if f == "" {
+				continue
+			}
+			sum, err := contentSHA256(filepath.Join(dir, f))
+			if err != nil {
+				return "", fmt.Errorf("kernel source %s: %w", dir, err)
+			}
+			fmt.Fprintf(h, "untracked %s %s\n", f, sum)
+		}
 		id := "git:" + strings.TrimSpace(string(head))
-		if len(diff) > 0 {
-			s := sha256.Sum256(diff)
-			id += "+dirty:" + hex.EncodeToString(s[:8])
+		if len(diff) > 0 || len(untracked) > 0 {
+			id += "+dirty:" + hex.EncodeToString(h.Sum(nil))[:16]
 		}
 		return id, nil
 	}
@@ -160,6 +187,39 @@ func treeID(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("kernel source %s: %w", dir, err)
 	}
 	return "tree:" + hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// sameDir reports whether a and b name one directory.
+func sameDir(a, b string) bool {
+	fa, erra := os.Stat(a)
+	fb, errb := os.Stat(b)
+	return erra == nil && errb == nil && os.SameFile(fa, fb)
+}
+
+// contentSHA256 hashes a file's content (a symlink's target name).
+func contentSHA256(path string) (string, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	if fi.Mode()&os.ModeSymlink != 0 {
+		target, err := os.Readlink(path)
+		if err != nil {
+			return "", err
+		}
+		io.WriteString(h, "link "+target)
+	} else if fi.Mode().IsRegular() {
+		f, err := os.Open(path)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		if _, err := io.Copy(h, f); err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // fileSHA256 hashes a file once per process for each (path, size, mtime):

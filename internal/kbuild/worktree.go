@@ -37,11 +37,17 @@ var gitEnv = []string{
 }
 
 // OpenWorktree returns the worktree of base under cacheDir/trees, making it
-// (a copy of base committed as "base") the first time.
+// (a copy of base committed as "base") the first time. A worktree is made
+// in a staging dir and renamed into place whole, so one that exists is
+// complete: it is never removed (another run may be building from it).
+// Call it under the build lock (Lock).
 func OpenWorktree(ctx context.Context, base *Source, cacheDir string, log *slog.Logger) (*Worktree, error) {
 	w := WorktreeFor(base, cacheDir, log)
 	dir := w.Dir
-	if _, err := w.git(ctx, "rev-parse", "--verify", "-q", baseTag); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+		if _, err := w.git(ctx, "rev-parse", "--verify", "-q", baseTag); err != nil {
+			return nil, fmt.Errorf("worktree %s has no %s tag (remove the directory to make it again): %w", dir, baseTag, err)
+		}
 		return w, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
@@ -68,8 +74,10 @@ func OpenWorktree(ctx context.Context, base *Source, cacheDir string, log *slog.
 			return nil, err
 		}
 	}
-	os.RemoveAll(dir)
 	if err := os.Rename(tmp, dir); err != nil {
+		if _, serr := os.Stat(filepath.Join(dir, ".git")); serr == nil {
+			return w, nil // another run made it meanwhile
+		}
 		return nil, err
 	}
 	return w, nil
