@@ -74,7 +74,7 @@ var All = map[string]Scenario{
 	},
 	"unique": {
 		Name:             "unique",
-		Summary:          "KCOV_UNIQUE_ENABLE succeeds without repeated PCs on CONFIG_KCOV_UNIQUE, else ENOTSUPP (series) or ENOTTY (no series)",
+		Summary:          "repeated work (20 rounds of read, fstat, pipe, dup) in unique mode after KCOV_RESET_TRACE: no PC twice, bitmap bits == records, nothing lost against two trace-mode runs of the same work; ENOTSUPP (series, option off) or ENOTTY (no series)",
 		Package:          modulePath + "unique",
 		NeedsKernelClass: true,
 	},

@@ -1,9 +1,21 @@
 //go:build linux
 
 // Command unique checks KCOV_UNIQUE_ENABLE against what the kernel should
-// answer: on a CONFIG_KCOV_UNIQUE kernel it must succeed and record each PC
-// at most once; with the series but CONFIG_KCOV_UNIQUE=n it must fail with
-// ENOTSUPP (524); on a kernel without the series with ENOTTY.
+// answer: with the series but CONFIG_KCOV_UNIQUE=n it must fail with
+// ENOTSUPP (524); on a kernel without the series with ENOTTY. On a
+// CONFIG_KCOV_UNIQUE kernel it must succeed and deduplicate repeated work:
+// the same loop of several syscalls (see work.go) is recorded twice in
+// trace mode, where PCs repeat, and once in unique mode after
+// KCOV_RESET_TRACE, where
+//
+//   - no PC is recorded twice,
+//   - the bitmap has exactly one bit per record (every guard index fits),
+//   - and no PC that both trace-mode runs recorded is missing (at most
+//     lostAllowance of them: a slow path taken in both trace runs may
+//     still be skipped once).
+//
+// It fails when the work did not repeat in trace mode (the check would
+// prove nothing) and errors when it cannot measure.
 package main
 
 import (
@@ -18,6 +30,8 @@ import (
 const (
 	bufWords    = 64 << 10
 	bitmapWords = 4 << 10
+	// rounds of the work loop per measurement.
+	rounds = 20
 )
 
 func main() { scenarios.Main("unique", measure) }
@@ -26,6 +40,30 @@ func measure(o *scenarios.Outcome, kernel string) error {
 	want, ok := map[string]syscall.Errno{"unique": 0, "nounique": kcov.ENOTSUPP, "unpatched": syscall.ENOTTY}[kernel]
 	if !ok {
 		return fmt.Errorf("-kernel %q: want unique, nounique or unpatched", kernel)
+	}
+	w, err := newWork()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	var merr error
+	kcov.OnNewThread(func() { merr = measureOn(o, kernel, want, w) })
+	return merr
+}
+
+func measureOn(o *scenarios.Outcome, kernel string, want syscall.Errno, w *work) error {
+	if err := w.run(rounds); err != nil { // warm caches before anything is measured
+		return err
+	}
+	var traces [2]kcov.Trace
+	if want == 0 {
+		for i := range traces {
+			tr, err := traceMode(w)
+			if err != nil {
+				return fmt.Errorf("trace mode run %d: %w", i+1, err)
+			}
+			traces[i] = tr
+		}
 	}
 	d, err := kcov.OpenMapped(bufWords, true)
 	if err != nil {
@@ -46,29 +84,111 @@ func measure(o *scenarios.Outcome, kernel string) error {
 		o.Pass = true
 		return nil
 	}
-	return traceOnce(o, d)
+	if err := d.ResetTrace(0); err != nil {
+		d.Disable()
+		return fmt.Errorf("KCOV_RESET_TRACE after KCOV_UNIQUE_ENABLE: %w", err)
+	}
+	werr := w.run(rounds)
+	u, err := d.Snapshot()
+	bits := kcov.BitmapCount(d.Buffer()[:bitmapWords])
+	if derr := d.Disable(); err == nil {
+		err = derr
+	}
+	if err = errors.Join(werr, err); err != nil {
+		return err
+	}
+	judge(o, traces, u, bits)
+	return nil
 }
 
-// traceOnce records one syscall in unique mode and checks no PC repeats.
-func traceOnce(o *scenarios.Outcome, d *kcov.Device) error {
+// traceMode records the work once in trace mode on a device of its own.
+func traceMode(w *work) (kcov.Trace, error) {
+	d, err := kcov.OpenMapped(bufWords, true)
+	if err != nil {
+		return kcov.Trace{}, err
+	}
+	defer d.Close()
+	if err := d.Enable(kcov.TracePC); err != nil {
+		return kcov.Trace{}, err
+	}
 	d.ResetCount()
-	kcov.NullSyscall()
+	werr := w.run(rounds)
 	tr, err := d.Snapshot()
 	if derr := d.Disable(); err == nil {
 		err = derr
 	}
-	if err != nil {
-		return err
+	return tr, errors.Join(werr, err)
+}
+
+// lostAllowance is how many PCs both trace runs recorded that unique mode
+// may miss: max(3, 2% of them).
+func lostAllowance(stable int) int { return max(3, stable/50) }
+
+// judge applies the three checks to the two trace-mode runs and the
+// unique-mode run (u, with bits set in its bitmap).
+func judge(o *scenarios.Outcome, traces [2]kcov.Trace, u kcov.Trace, bits int) {
+	t1, t2 := traces[0], traces[1]
+	stable := intersect(kcov.Unique(t1.PCs), kcov.Unique(t2.PCs))
+	have := map[uint64]bool{}
+	for _, pc := range u.PCs {
+		have[pc] = true
 	}
-	dups := len(tr.PCs) - len(kcov.Unique(tr.PCs))
-	o.Metrics["pcs"] = float64(tr.Count)
-	o.Metrics["duplicates"] = float64(dups)
-	o.Metrics["bitmap_bits"] = float64(kcov.BitmapCount(d.Buffer()[:bitmapWords]))
-	o.Pass = tr.Count > 0 && dups == 0 && !tr.Saturated
+	var lost []uint64
+	for _, pc := range stable {
+		if !have[pc] {
+			lost = append(lost, pc)
+		}
+	}
+	dups := len(u.PCs) - len(kcov.Unique(u.PCs))
+	repeats := len(t1.PCs) - len(kcov.Unique(t1.PCs))
+	m := o.Metrics
+	m["pcs"] = float64(u.Count)
+	m["duplicates"] = float64(dups)
+	m["bitmap_bits"] = float64(bits)
+	m["trace_records"] = float64(t1.Count)
+	m["trace_repeats"] = float64(repeats)
+	m["stable_pcs"] = float64(len(stable))
+	m["lost_pcs"] = float64(len(lost))
+	o.Evidence = append(o.Evidence, fmt.Sprintf("the same work, %d rounds: trace mode %d records (%d repeats), unique mode %d records, %d bitmap bits",
+		rounds, t1.Count, repeats, u.Count, bits))
+	ok := true
+	fail := func(format string, args ...any) {
+		ok = false
+		o.Evidence = append(o.Evidence, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case t1.Saturated || t2.Saturated || u.Saturated:
+		fail("a buffer filled up (trace %v/%v, unique %v): the comparison is incomplete", t1.Saturated, t2.Saturated, u.Saturated)
+	case repeats == 0:
+		fail("the work repeated no PC in trace mode: dedup cannot be judged")
+	case u.Count == 0:
+		fail("unique mode recorded nothing")
+	}
 	if dups > 0 {
-		o.Evidence = append(o.Evidence, fmt.Sprintf("%d PCs recorded more than once in unique mode", dups))
+		fail("unique mode recorded %d PCs more than once", dups)
 	}
-	return nil
+	if uint64(bits) != u.Count {
+		fail("bitmap bits %d != unique-mode records %d: every record must set exactly one new bit", bits, u.Count)
+	}
+	if n := len(lost); n > lostAllowance(len(stable)) {
+		fail("unique mode lost %d of the %d PCs both trace-mode runs recorded (allowed %d): %s",
+			n, len(stable), lostAllowance(len(stable)), hexList(lost, 8))
+	}
+	o.Pass = ok
+}
+
+func intersect(a, b []uint64) []uint64 {
+	in := map[uint64]bool{}
+	for _, pc := range b {
+		in[pc] = true
+	}
+	var out []uint64
+	for _, pc := range a {
+		if in[pc] {
+			out = append(out, pc)
+		}
+	}
+	return out
 }
 
 func errnoOf(err error) syscall.Errno {
@@ -87,4 +207,19 @@ func errText(e syscall.Errno) string {
 		return "ENOTSUPP (524)"
 	}
 	return fmt.Sprintf("%s (%d)", e.Error(), int(e))
+}
+
+// hexList prints up to n PCs as the host's symbolizer reads them.
+func hexList(pcs []uint64, n int) string {
+	s := ""
+	for i, pc := range pcs {
+		if i == n {
+			return s + fmt.Sprintf(" ... (%d more)", len(pcs)-n)
+		}
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%#x", pc)
+	}
+	return s
 }
