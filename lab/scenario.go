@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/ktap"
@@ -98,7 +99,9 @@ func (r *run) runScenarios(ctx context.Context, g *guest, list []scenarios.Scena
 	env := r.scenarioEnv()
 	for i, s := range list {
 		r.log.Info("scenario: running", "name", s.Name)
+		mark := markConsole(g.console)
 		res := runScenario(ctx, g.client, s, env)
+		judgeConsole(&res, mark.since(), env)
 		if crash := g.crashedAfter(ctx, res); crash != nil {
 			res.Verdict, res.ErrorKind, res.Error = results.Error, results.ErrorCrash, "kernel crashed: "+crash.Title+"\n"+crash.Report
 			r.log.Error("scenario: the kernel crashed", "name", s.Name, "crash", crash.Title)
@@ -158,6 +161,31 @@ func runScenario(ctx context.Context, g guestRunner, s scenarios.Scenario, env s
 		judge(&res, o, env.syms)
 	}
 	return res
+}
+
+// judgeConsole turns a scenario red when the kernel reported a problem on
+// the console while it ran (a WARN, a BUG, UBSAN, a stall): the kernel
+// misbehaved under the scenario's load, whatever the scenario measured.
+func judgeConsole(res *results.Scenario, console string, env scenarioEnv) {
+	title, report, ok := consoleReport(console)
+	if !ok {
+		return
+	}
+	if env.syms != nil {
+		report = env.syms.Text(report)
+	}
+	if res.Metrics == nil {
+		res.Metrics = map[string]float64{}
+	}
+	res.Metrics["console_reports"]++
+	msg := "the kernel reported on the console during the scenario: " + title
+	res.Evidence = append(res.Evidence, "console: "+title)
+	switch res.Verdict {
+	case results.Pass, results.Skip, "":
+		res.Verdict, res.Error = results.Fail, msg+"\n"+report
+	default:
+		res.Error = strings.TrimSpace(res.Error + "\n" + msg + "\n" + report)
+	}
 }
 
 func judgeJSON(res *results.Scenario, name string, stdout, stderr []byte, code int) scenarios.Outcome {

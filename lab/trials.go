@@ -48,7 +48,9 @@ func (r *run) runTrials(ctx context.Context, s scenarios.Scenario) error {
 			return err
 		}
 		env.extraArgs = fmt.Sprintf(" -trial=%d", k)
+		mark := markConsole(g.console)
 		res := runScenario(ctx, g.client, s, env)
+		judgeConsole(&res, mark.since(), env)
 		if crash := g.crashedAfter(ctx, res); crash != nil {
 			res.Verdict, res.ErrorKind, res.Error = results.Error, results.ErrorCrash, "kernel crashed: "+crash.Title
 		}
