@@ -183,10 +183,18 @@ func (bo *BisectOptions) classify(ctx context.Context, commit string, res *resul
 		ae  *series.ApplyError
 		boe *BootError
 		ie  *InfraError
+		df  *kbuild.DiskFullError
 	)
 	switch {
 	case ctx.Err() != nil:
 		return runOutcome{err: fmt.Errorf("commit %s: %w", short(commit), ctx.Err())}
+	case errors.As(err, &df):
+		// A full disk fails the next attempt as well: stop, blaming the lab.
+		return runOutcome{err: &InfraError{Stage: "bisect", Err: err}}
+	case errors.As(err, &ie):
+		// The lab broke (QEMU killed, a port clash, a lost guest): retry,
+		// even when a build or boot error is wrapped inside.
+		return runOutcome{retry: true, BisectRun: BisectRun{Why: firstLine(err.Error())}}
 	case errors.As(err, &be):
 		return bo.policy("--on-build-error", bo.OnBuildError, "the kernel did not build ("+be.Stage+")", err, true)
 	case errors.As(err, &ae):
@@ -197,8 +205,6 @@ func (bo *BisectOptions) classify(ctx context.Context, commit string, res *resul
 			why += " (" + boe.Crash.Title + ")"
 		}
 		return bo.policy("--on-boot-error", bo.OnBootError, why, err, false)
-	case errors.As(err, &ie):
-		return runOutcome{retry: true, BisectRun: BisectRun{Why: firstLine(err.Error())}}
 	case err != nil && !errors.Is(err, ErrScenarioFailed):
 		return runOutcome{err: fmt.Errorf("commit %s: %w", short(commit), err)}
 	}
@@ -215,7 +221,7 @@ func (bo *BisectOptions) classify(ctx context.Context, commit string, res *resul
 	switch s.ErrorKind {
 	case results.ErrorCrash:
 		return bo.policy("--on-crash", bo.OnCrash, firstLine(s.Error), nil, false)
-	case results.ErrorChannel:
+	case results.ErrorChannel, scenarioErrorLab:
 		return runOutcome{retry: true, BisectRun: BisectRun{Why: firstLine(s.Error)}}
 	}
 	return bo.judge(s)

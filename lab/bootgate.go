@@ -26,6 +26,10 @@ func (r *run) bootTrial(ctx context.Context, s scenarios.Scenario, console strin
 	case err == nil:
 		r.stopGuest(ctx, g, true)
 		res.Verdict = results.Pass
+	case errors.As(err, &be) && be.Timeout:
+		// A kernel that hung with no crash on the console: not a crash.
+		res.Verdict, res.Metrics["timeouts"] = results.Fail, 1
+		res.Error = be.Reason
 	case errors.As(err, &be):
 		res.Verdict, res.Metrics["crashes"] = results.Fail, 1
 		res.Error = be.Reason
@@ -34,6 +38,8 @@ func (r *run) bootTrial(ctx context.Context, s scenarios.Scenario, console strin
 			res.Evidence = []string{"crash: " + be.Crash.Title, "guilty frame: " + GuiltyFrame(be.Crash.Report)}
 		}
 	default:
+		// The lab's failure (QEMU killed, a port clash) or a cancellation:
+		// the run stops, nothing is counted against the kernel.
 		return res, err
 	}
 	return res, nil

@@ -34,6 +34,7 @@ type run struct {
 	key       *sshlink.KeyPair
 	syms      *symbolize.Table
 	accel     vm.Accel
+	stage     string // the stage running, for a cancellation's message
 }
 
 func (r *run) do(ctx context.Context) (*results.Result, error) {
@@ -48,6 +49,11 @@ func (r *run) do(ctx context.Context) (*results.Result, error) {
 	}
 	r.log.Info("run: started", "id", r.res.RunID, "dir", r.dir)
 	err := r.stages(ctx)
+	if ctx.Err() != nil {
+		// Whatever failed after a cancellation failed because of it.
+		err = &CancelledError{Stage: r.stage, Cause: context.Cause(ctx)}
+		r.log.Warn("run: cancelled", "stage", r.stage, "why", context.Cause(ctx), "dir", r.dir)
+	}
 	if err != nil {
 		r.res.Error, r.res.ErrorKind = err.Error(), errorKind(err)
 	}
@@ -61,7 +67,9 @@ func (r *run) do(ctx context.Context) (*results.Result, error) {
 	r.res.Header(r.opts.Out)
 	report.Summary(r.opts.Out, []*results.Result{r.res}, r.opts.Color)
 	fmt.Fprintf(r.opts.Out, "%s\nresults: %s\n", r.res.Verdict(), r.dir)
-	if err == nil && !r.res.Passed() {
+	if err == nil && r.res.NothingChecked() {
+		err = ErrNothingChecked
+	} else if err == nil && !r.res.Passed() {
 		err = ErrScenarioFailed
 	}
 	return r.res, err
@@ -75,10 +83,12 @@ func (r *run) stages(ctx context.Context) error {
 		return err
 	}
 	r.chooseAccel(ctx)
+	r.stage = "boot"
 	return r.boot(ctx)
 }
 
 func (r *run) timed(stage string, fn func() error) error {
+	r.stage = stage
 	t := time.Now()
 	err := fn()
 	r.res.AddStage(stage, time.Since(t))
@@ -98,7 +108,7 @@ func (r *run) buildKernel(ctx context.Context) error {
 	}
 	r.kernel = k
 	r.res.Kernel = results.Kernel{
-		Name: def.Name, Series: def.Series, Excluded: def.Exclude,
+		Name: def.Name, Series: def.Series, Excluded: def.Exclude, Mutant: def.Mutant,
 		Key: k.Meta.Key, Source: k.Meta.Source, SourceID: k.Meta.SourceID,
 		ConfigHash: k.Meta.ConfigHash, Fragments: k.Meta.Fragments,
 		Compiler: k.Meta.Compiler, Cached: k.Cached, BuildSeconds: k.Meta.BuildSecs,
@@ -215,18 +225,54 @@ func (r *run) waitSSH(ctx context.Context, m *vm.Machine, port int, cfg sshlink.
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	abortErr := func() error {
-		return bootError(console, "QEMU exited before the guest answered SSH", m.ExitErr())
-	}
+	abortErr := func() error { return qemuGone(console, port, m.ExitErr()) }
 	c, err := sshlink.WaitReady(wctx, addr, cfg, 500*time.Millisecond, m.Done(), abortErr)
 	if err == nil {
 		return c, nil
 	}
-	var be *BootError
-	if errors.As(err, &be) || ctx.Err() != nil {
+	if ctx.Err() != nil {
 		return nil, err
 	}
-	return nil, bootError(console, fmt.Sprintf("no SSH answer within %s", timeout), err)
+	var (
+		be *BootError
+		ie *InfraError
+	)
+	if errors.As(err, &be) || errors.As(err, &ie) {
+		return nil, err
+	}
+	if errors.Is(err, sshlink.ErrHostKeyMismatch) {
+		return nil, &InfraError{Stage: "vm", Err: err}
+	}
+	be = bootError(console, fmt.Sprintf("no SSH answer within %s", timeout), err)
+	be.Timeout = be.Crash == nil
+	if be.Timeout {
+		be.Reason = fmt.Sprintf("kernel: boot timeout, console stopped (no SSH answer within %s)", timeout)
+	}
+	return nil, be
+}
+
+// qemuGone says whose fault it was that QEMU exited before the guest
+// answered SSH, from how it exited: status 0 (a panic under -no-reboot and
+// panic=-1, or a reboot) or a crash on the console is the kernel's; a
+// signal kcovlab did not send (the OOM killer, a user), a forward port
+// another process took, or QEMU failing on its own is the lab's.
+func qemuGone(console string, port int, exit error) error {
+	raw, _ := os.ReadFile(console)
+	crash := FindCrash(string(raw))
+	var ee *vm.ExitError
+	if errors.As(exit, &ee) && crash == nil {
+		switch {
+		case ee.HostForwardFailed():
+			return &PortClashError{Port: port, Attempts: 1, Err: ee}
+		case ee.Cause != nil:
+			return exit // killed by kcovlab: cancellation or Close
+		default:
+			return &InfraError{Stage: "vm", Err: &GuestLostError{
+				Reason: "QEMU died before the guest answered SSH, with no crash on the console",
+				ConsoleTail: tail(string(raw), 20), Err: ee}}
+		}
+	}
+	return bootError(console, "QEMU exited before the guest answered SSH", exit)
 }
 
 func bootError(console, reason string, err error) *BootError {
@@ -234,28 +280,40 @@ func bootError(console, reason string, err error) *BootError {
 	return &BootError{Reason: reason, ConsoleTail: tail(string(raw), 40), Crash: FindCrash(string(raw)), Err: err}
 }
 
+// errorKind names whose fault err is, for result.json: the kernel's
+// (series, build, boot), a scenario's, the lab's (infra), the user's
+// (usage) or nobody's (cancelled).
 func errorKind(err error) string {
 	var (
+		ce *CancelledError
+		ue *UsageError
 		ae *series.ApplyError
 		pe *series.SeriesError
 		be *kbuild.BuildError
 		bo *BootError
 		se *ScenarioError
 		ie *InfraError
+		df *kbuild.DiskFullError
 	)
 	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, &ce):
 		return "cancelled"
+	case errors.As(err, &ue):
+		return "usage"
+	case errors.As(err, &df):
+		return "infra"
 	case errors.As(err, &ae), errors.As(err, &pe):
 		return "series"
 	case errors.As(err, &be):
 		return "build"
+	case errors.As(err, &ie):
+		return "infra"
 	case errors.As(err, &bo):
 		return "boot"
 	case errors.As(err, &se):
 		return "scenario"
-	case errors.As(err, &ie):
-		return "infra"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "cancelled"
 	}
 	return "infra"
 }
