@@ -3,9 +3,9 @@ package lab
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"github.com/kcovlab/kcovlab/internal/proc"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"

@@ -268,7 +268,7 @@ func qemuGone(console string, port int, exit error) error {
 			return exit // killed by kcovlab: cancellation or Close
 		default:
 			return &InfraError{Stage: "vm", Err: &GuestLostError{
-				Reason: "QEMU died before the guest answered SSH, with no crash on the console",
+				Reason:      "QEMU died before the guest answered SSH, with no crash on the console",
 				ConsoleTail: tail(string(raw), 20), Err: ee}}
 		}
 	}
