@@ -163,7 +163,7 @@ func (o *Options) defaults() error {
 	if o.ScenarioTimeout == 0 {
 		o.ScenarioTimeout = 5 * time.Minute
 	}
-	return nil
+	return o.validate()
 }
 
 // kernelDef resolves Kernel, Series, Exclude and Fragments into one
@@ -245,7 +245,9 @@ func DefaultCacheDir() string {
 	if d, err := os.UserCacheDir(); err == nil {
 		return filepath.Join(d, "kcovlab")
 	}
-	return filepath.Join(os.TempDir(), "kcovlab-cache")
+	// No HOME: no predictable fallback anyone could have made first;
+	// validate asks for KCOVLAB_CACHE or --cache.
+	return ""
 }
 
 const modulePath = "module github.com/kcovlab/kcovlab"

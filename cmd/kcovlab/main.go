@@ -11,11 +11,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/kbuild"
@@ -61,6 +59,7 @@ usage:
 
 exit codes: 0 all scenarios passed, 1 a scenario failed, 2 usage error,
             3 the lab could not finish (kernel build, boot, missing host tool);
+            130 stopped by SIGINT, 143 by SIGTERM (a second one exits at once);
             bisect: 0 found, 1 undecided (only skipped commits left), 2, 3 as above
             compare: 1 when a scenario failed or errored in any run, 3 when a
             run did not finish (it is left out of the statistics, which are
@@ -154,11 +153,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if *fragments != "" {
 		o.Fragments = strings.Split(*fragments, ",")
 	}
+	if !checkCommon("run", &o, stderr) {
+		return exitUsage
+	}
 	o.Log, o.Out, o.Color = newLogger(stderr, *verbose), stdout, isTerminal(stdout)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, in := withInterrupts(stderr)
+	defer in.stop()
 	_, err = lab.Run(ctx, o)
-	return exitCode(err, stderr)
+	return in.code(exitCode(err, stderr))
 }
 
 // parseExclude reads --exclude's patch numbers.
@@ -193,11 +195,14 @@ func cmdNightly(args []string, stdout, stderr io.Writer) int {
 	if *scen != "" {
 		no.Scenarios = strings.Split(*scen, ",")
 	}
+	if !checkCommon("nightly", &no.Options, stderr) {
+		return exitUsage
+	}
 	no.Log, no.Out, no.Color = newLogger(stderr, *verbose), stdout, isTerminal(stdout)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, in := withInterrupts(stderr)
+	defer in.stop()
 	_, err := lab.Nightly(ctx, no)
-	return exitCode(err, stderr)
+	return in.code(exitCode(err, stderr))
 }
 
 func cmdCompare(args []string, stdout, stderr io.Writer) int {
@@ -224,11 +229,14 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	}
 	co.KernelA, co.KernelB = kernels[0], kernels[1]
 	co.Scenarios = strings.Split(*scen, ",")
+	if !checkCommon("compare", &co.Options, stderr) {
+		return exitUsage
+	}
 	co.Log, co.Out, co.Color = newLogger(stderr, *verbose), stdout, isTerminal(stdout)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, in := withInterrupts(stderr)
+	defer in.stop()
 	_, err = lab.Compare(ctx, co)
-	return exitCode(err, stderr)
+	return in.code(exitCode(err, stderr))
 }
 
 // parseArgs parses flags before, between and after the positional
