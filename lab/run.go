@@ -188,12 +188,30 @@ func (r *run) buildImage(ctx context.Context) error {
 	if r.kernel.Selftest != "" {
 		files = append(files, r.kernel.Selftest+":bin/"+filepath.Base(r.kernel.Selftest))
 	}
-	img, err := images.Build(ctx, images.Options{
-		ModuleDir: r.opts.ModuleDir, Programs: progs, Files: files,
-		CacheDir: filepath.Join(r.opts.CacheDir, "images"), Log: r.log,
-	})
+	// mkuimage takes no context: the build runs on its own and a
+	// cancellation returns at once. Its go build children end within
+	// seconds; a staging dir they leave is never taken for an image.
+	type built struct {
+		img *images.Image
+		err error
+	}
+	ch := make(chan built, 1)
+	go func() {
+		img, err := images.Build(ctx, images.Options{
+			ModuleDir: r.opts.ModuleDir, Programs: progs, Files: files,
+			CacheDir: filepath.Join(r.opts.CacheDir, "images"), Log: r.log,
+		})
+		ch <- built{img, err}
+	}()
+	var b built
+	select {
+	case b = <-ch:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	img, err := b.img, b.err
 	if err != nil {
-		return &InfraError{Stage: "image", Err: err}
+		return &InfraError{Stage: "image", Err: kbuild.DiskFull(filepath.Join(r.opts.CacheDir, "images"), err)}
 	}
 	r.image = img
 	r.res.Image = results.Image{Key: img.Key, Cached: img.Cached}

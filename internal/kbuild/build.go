@@ -187,7 +187,7 @@ func Build(ctx context.Context, spec Spec, opts Options) (*Kernel, error) {
 	b := &builder{spec: spec, opts: opts, log: log}
 	k, err := b.run(ctx)
 	if err != nil && ctx.Err() == nil {
-		return nil, diskFull(opts.CacheDir, err)
+		return nil, DiskFull(opts.CacheDir, err)
 	}
 	return k, err
 }

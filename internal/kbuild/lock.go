@@ -132,9 +132,9 @@ func (e *DiskFullError) Unwrap() error { return e.Err }
 // full disk rather than the kernel's fault.
 const minFree = 64 << 20
 
-// diskFull returns a *DiskFullError for err when err is ENOSPC or the
+// DiskFull returns a *DiskFullError for err when err is ENOSPC or the
 // filesystem holding path has less than minFree left, else err.
-func diskFull(path string, err error) error {
+func DiskFull(path string, err error) error {
 	if err == nil {
 		return nil
 	}

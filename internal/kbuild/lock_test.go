@@ -87,11 +87,11 @@ func TestRecoverRemovesLeftovers(t *testing.T) {
 func TestDiskFull(t *testing.T) {
 	dir := t.TempDir()
 	var de *DiskFullError
-	if err := diskFull(dir, fmt.Errorf("write meta.json: %w", syscall.ENOSPC)); !errors.As(err, &de) || !strings.HasPrefix(err.Error(), "disk full: "+dir) {
+	if err := DiskFull(dir, fmt.Errorf("write meta.json: %w", syscall.ENOSPC)); !errors.As(err, &de) || !strings.HasPrefix(err.Error(), "disk full: "+dir) {
 		t.Errorf("ENOSPC: got %v", err)
 	}
 	build := &BuildError{Stage: "make", Err: errors.New("exit status 2")}
-	if err := diskFull(dir, build); errors.As(err, &de) {
+	if err := DiskFull(dir, build); errors.As(err, &de) {
 		t.Errorf("a build failure with room left became %v", err)
 	}
 }
