@@ -11,15 +11,29 @@ import (
 	"time"
 )
 
-// Command runs argv in its own process group; cancelling ctx kills the
-// whole group, so no child (a compiler under make) outlives it.
+// termGrace is how long a cancelled command's process group has between
+// SIGTERM and SIGKILL.
+const termGrace = 3 * time.Second
+
+// Command runs argv in its own process group. Cancelling ctx sends SIGTERM
+// to the whole group, then SIGKILL after termGrace, so no child (a compiler
+// under make) outlives it. SIGTERM first lets make delete the target it was
+// writing and git remove its index.lock. If kcovlab itself dies (even by
+// SIGKILL), the command gets SIGTERM (Pdeathsig) and make passes it on to
+// the compilers it runs.
 func Command(ctx context.Context, argv []string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// Pdeathsig fires when the thread that forked exits; Go keeps its
+	// threads unless a goroutine exits while locked to one, which kcovlab
+	// never does.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	cmd.Cancel = func() error {
-		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		pgid := cmd.Process.Pid
+		err := syscall.Kill(-pgid, syscall.SIGTERM)
+		time.AfterFunc(termGrace, func() { syscall.Kill(-pgid, syscall.SIGKILL) })
+		return err
 	}
-	cmd.WaitDelay = 5 * time.Second
+	cmd.WaitDelay = 2 * termGrace
 	return cmd
 }
 
