@@ -1,14 +1,49 @@
 package lab
 
-// knownDefects are failures of a series' own selftest that upstream review
-// found and a later version fixed. They are recorded as expected failures
-// (xfail) with the reason, never hidden: the test is not edited.
-var knownDefects = map[string]map[string]string{
-	"v2": {
-		"kcov_uniq.slow_rw.kcov_uniq_coverage": v2ReadsBitmapWord,
-		"kcov_uniq.slow_ro.kcov_uniq_coverage": v2ReadsBitmapWord,
-		"kcov_uniq.fast_rw.kcov_uniq_coverage": v2FastResetsBitmapWord,
-	},
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/kcovlab/kcovlab/internal/kbuild"
+	"github.com/kcovlab/kcovlab/internal/proc"
+)
+
+// knownDefect is a failure of a series' own selftest that upstream review
+// found and a later version fixed. It is recorded as an expected failure
+// (xfail) with the reason, never hidden: the test is not edited. It applies
+// only to the selftest source it was found in (its content hash, however
+// the series was given: named, a copy of the directory, an mbox, commits in
+// a tree), to that case, and to that failure: the case's diagnostics must
+// match Failure. Any other failure of the case stays red.
+type knownDefect struct {
+	// Selftest is the first 16 hex digits of the SHA-256 of the selftest
+	// source (tools/testing/selftests/kcov/kcov_test.c).
+	Selftest string
+	Case     string
+	Failure  *regexp.Regexp
+	Why      string
+}
+
+// v2SelftestID is v2's kcov_test.c (patch 10, "kcov: selftests: add
+// kcov_test").
+const v2SelftestID = "51522768ec00aabb"
+
+// v2ReadsMapping0 matches the expectations of kcov_uniq_coverage that read
+// mapping[0] as the trace count: collect_coverage_once's EXPECT_GT
+// (line 198), reset_coverage's EXPECT_NE after KCOV_RESET_TRACE (215), the
+// no-new-coverage EXPECT_EQ (348-350) and the before/after EXPECT_GT (359).
+var v2ReadsMapping0 = regexp.MustCompile(`kcov_test\.c:(198|215|34[89]|350|359):\w+:Expected `)
+
+var knownDefects = []knownDefect{
+	{v2SelftestID, "kcov_uniq.slow_rw.kcov_uniq_coverage", v2ReadsMapping0, v2ReadsBitmapWord},
+	{v2SelftestID, "kcov_uniq.slow_ro.kcov_uniq_coverage", v2ReadsMapping0, v2ReadsBitmapWord},
+	{v2SelftestID, "kcov_uniq.fast_rw.kcov_uniq_coverage", v2ReadsMapping0, v2FastResetsBitmapWord},
 }
 
 // v2ReadsBitmapWord: in unique mode the v2 selftest compares mapping[0]
@@ -27,7 +62,65 @@ const v2ReadsBitmapWord = "v2 selftest reads mapping[0], a bitmap word in unique
 // trace count.
 const v2FastResetsBitmapWord = "v2 selftest's fast reset zeroes mapping[0], the first bitmap word in unique mode, not the trace count: passes or fails with this boot's guard order (v4 adds reset_uniq_coverage)"
 
-func knownDefect(series, testCase string) (string, bool) {
-	why, ok := knownDefects[series][testCase]
-	return why, ok
+// lookupDefect returns the known defect of this selftest's case, if any.
+func lookupDefect(selftest, testCase string) (knownDefect, bool) {
+	for _, d := range knownDefects {
+		if d.Selftest == selftest && d.Case == testCase {
+			return d, true
+		}
+	}
+	return knownDefect{}, false
+}
+
+// matches is true when diag, a failing case's diagnostics, shows this
+// defect's failure.
+func (d knownDefect) matches(diag []string) bool {
+	return d.Failure.MatchString(strings.Join(diag, "\n"))
+}
+
+// SelftestID is the identity known defects are keyed on: the first 16 hex
+// digits of the SHA-256 of a selftest's source.
+func SelftestID(src []byte) string {
+	h := sha256.Sum256(src)
+	return hex.EncodeToString(h[:8])
+}
+
+// selftestID reads the kernel's selftest source as it was built: from the
+// local tree when there is no series, else from the series' branch in the
+// base source's worktree. "" when the kernel has none or it cannot be read.
+func (r *run) selftestID(ctx context.Context) string {
+	if r.kernel == nil || r.kernel.Selftest == "" {
+		return ""
+	}
+	src, err := r.selftestSource(ctx)
+	if err != nil {
+		r.log.Warn("scenario: selftest source unreadable, no known defects apply", "err", err)
+		return ""
+	}
+	return SelftestID(src)
+}
+
+func (r *run) selftestSource(ctx context.Context) ([]byte, error) {
+	s, err := r.def.loadSeries(ctx, r.opts.ModuleDir)
+	if err != nil {
+		return nil, err
+	}
+	if r.opts.KernelSrc != "" && s == nil {
+		return os.ReadFile(filepath.Join(r.opts.KernelSrc, kselftestSource))
+	}
+	base, err := r.source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := kbuild.WorktreeFor(base, r.opts.CacheDir, r.log)
+	ref := "kcovlab-base"
+	if s != nil {
+		ref = "kcovlab/" + s.ID()
+	}
+	argv := []string{"git", "-C", w.Dir, "show", ref + ":" + kselftestSource}
+	out, err := proc.Command(ctx, argv).Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", proc.Quote(argv), err)
+	}
+	return out, nil
 }

@@ -31,8 +31,9 @@ type scenarioEnv struct {
 	outDir  string
 	// kernelFiles are the files the kernel build provided (by name).
 	kernelFiles map[string]bool
-	// series names the kernel's series, for its known upstream defects.
-	series string
+	// selftest identifies the kernel's selftest source, for its known
+	// upstream defects (SelftestID).
+	selftest string
 	// class is what the kernel's config says of KCOV_UNIQUE_ENABLE.
 	class string
 	// syms turns kernel addresses in evidence into function names.
@@ -60,10 +61,10 @@ func kernelClass(dotconfig []byte) string {
 	return classUnpatched
 }
 
-func (r *run) scenarioEnv() scenarioEnv {
+func (r *run) scenarioEnv(ctx context.Context) scenarioEnv {
 	env := scenarioEnv{
 		timeout: r.opts.ScenarioTimeout, outDir: filepath.Join(r.dir, "scenarios"),
-		kernelFiles: map[string]bool{}, series: r.def.Series,
+		kernelFiles: map[string]bool{}, selftest: r.selftestID(ctx),
 	}
 	if r.kernel.Selftest != "" {
 		env.kernelFiles[filepath.Base(r.kernel.Selftest)] = true
@@ -96,7 +97,7 @@ func (r *run) scenarioEnv() scenarioEnv {
 // the crash and the rest are reported as not run.
 func (r *run) runScenarios(ctx context.Context, g *guest, list []scenarios.Scenario) {
 	t := time.Now()
-	env := r.scenarioEnv()
+	env := r.scenarioEnv(ctx)
 	for i, s := range list {
 		r.log.Info("scenario: running", "name", s.Name)
 		mark := markConsole(g.console)
@@ -148,7 +149,7 @@ func runScenario(ctx context.Context, g guestRunner, s scenarios.Scenario, env s
 	}
 	var o scenarios.Outcome
 	if s.Format == scenarios.FormatKTAP {
-		judgeKTAP(&res, stdout, env.series)
+		judgeKTAP(&res, stdout, env.selftest)
 	} else {
 		o = judgeJSON(&res, s.Name, stdout, stderr, code)
 	}
@@ -210,9 +211,12 @@ func judgeJSON(res *results.Scenario, name string, stdout, stderr []byte, code i
 }
 
 // judgeKTAP keeps one case per KTAP result. A failing case that is a known
-// upstream defect of this series is recorded as xfail, with the reason; the
-// verdict fails on any other failing case or an incomplete run.
-func judgeKTAP(res *results.Scenario, stdout []byte, series string) {
+// upstream defect of this selftest (same source, same case, same failure)
+// is recorded as xfail, with the reason; such a case that passes is
+// recorded as xpass, so a fix (or a defect that did not show this time) is
+// seen. The verdict fails on any other failing case and errors on an
+// incomplete run (no plan, fewer cases than planned, a bail-out).
+func judgeKTAP(res *results.Scenario, stdout []byte, selftest string) {
 	rep, err := ktap.Parse(bytes.NewReader(stdout))
 	if err != nil {
 		res.Verdict, res.Error = results.Error, err.Error()
@@ -222,12 +226,17 @@ func judgeKTAP(res *results.Scenario, stdout []byte, series string) {
 	unexpected := 0
 	for _, c := range rep.Cases {
 		rc := results.Case{Name: c.Name, Status: string(c.Status), Diag: c.Diag}
-		if c.Status == ktap.Fail {
-			if why, ok := knownDefect(series, c.Name); ok {
-				rc.Status, rc.Known = string(ktap.XFail), why
-			} else {
-				unexpected++
+		d, known := lookupDefect(selftest, c.Name)
+		switch {
+		case c.Status == ktap.Fail && known && d.matches(c.Diag):
+			rc.Status, rc.Known = string(ktap.XFail), d.Why
+		case c.Status == ktap.Fail:
+			unexpected++
+			if known {
+				rc.Known = "not the known defect (" + d.Why + "): this failure does not match " + d.Failure.String()
 			}
+		case c.Status == ktap.Pass && known:
+			rc.Status, rc.Known = string(ktap.XPass), "expected to fail ("+d.Why+") but passed"
 		}
 		res.Metrics[rc.Status]++
 		res.Cases = append(res.Cases, rc)
@@ -235,7 +244,11 @@ func judgeKTAP(res *results.Scenario, stdout []byte, series string) {
 	switch {
 	case !rep.Complete():
 		res.Verdict = results.Error
-		res.Error = fmt.Sprintf("selftest stopped after %d of %d cases %s", len(rep.Cases), rep.Planned, rep.Bailout)
+		if rep.HasPlan {
+			res.Error = fmt.Sprintf("selftest stopped after %d of %d cases %s", len(rep.Cases), rep.Planned, rep.Bailout)
+		} else {
+			res.Error = fmt.Sprintf("selftest printed no plan (%d cases): it may have stopped anywhere", len(rep.Cases))
+		}
 	case unexpected > 0:
 		res.Verdict = results.Fail
 		res.Error = fmt.Sprintf("%d case(s) failed", unexpected)

@@ -22,6 +22,10 @@ const (
 	Fail  Status = "fail"
 	Skip  Status = "skip"
 	XFail Status = "xfail"
+	// XPass is a case recorded as an expected failure that passed: the
+	// defect it was expected for did not show (or is fixed). It is set by
+	// whoever knows the expectation, never by Parse.
+	XPass Status = "xpass"
 	Todo  Status = "todo"
 	Error Status = "error" // "Bail out!" or a plan that was not met
 )
@@ -39,6 +43,8 @@ type Case struct {
 type Report struct {
 	Version string `json:"version"`
 	Planned int    `json:"planned"`
+	// HasPlan is set when the stream printed a plan line ("1..N").
+	HasPlan bool   `json:"has_plan"`
 	Cases   []Case `json:"cases"`
 	// Bailout holds the reason of a "Bail out!" line.
 	Bailout string `json:"bailout,omitempty"`
@@ -63,8 +69,9 @@ func Parse(r io.Reader) (*Report, error) {
 		case versionRe.MatchString(line) && rep.Version == "":
 			m := versionRe.FindStringSubmatch(line)
 			rep.Version = m[1] + " " + m[2]
-		case planRe.MatchString(line) && rep.Planned == 0:
+		case planRe.MatchString(line) && !rep.HasPlan:
 			rep.Planned, _ = strconv.Atoi(planRe.FindStringSubmatch(line)[1])
+			rep.HasPlan = true
 		case strings.HasPrefix(line, "Bail out!"):
 			rep.Bailout = strings.TrimSpace(strings.TrimPrefix(line, "Bail out!"))
 		case resultRe.MatchString(line):
@@ -115,9 +122,11 @@ func (r *Report) Counts() map[Status]int {
 	return c
 }
 
-// Complete is false when the stream bailed out or ran fewer cases than planned.
+// Complete is true when the stream printed its plan and ran exactly the
+// cases it planned, without bailing out. A stream with no plan is not
+// complete: it may have stopped anywhere.
 func (r *Report) Complete() bool {
-	return r.Bailout == "" && (r.Planned == 0 || len(r.Cases) == r.Planned)
+	return r.Bailout == "" && r.HasPlan && len(r.Cases) == r.Planned
 }
 
 // Write emits r as KTAP version 1.
@@ -139,6 +148,8 @@ func Write(w io.Writer, r *Report) error {
 			fmt.Fprintf(&b, " # SKIP %s", strings.TrimSpace(strings.TrimPrefix(c.Directive, "SKIP")))
 		case c.Status == XFail:
 			b.WriteString(" # XFAIL")
+		case c.Status == XPass:
+			b.WriteString(" # XPASS")
 		case c.Status == Todo:
 			b.WriteString(" # TODO")
 		}

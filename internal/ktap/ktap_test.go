@@ -49,6 +49,10 @@ func TestParseIncomplete(t *testing.T) {
 		{"KTAP version 1\n1..3\nok 1 a\nok 2 b\n", false, ""},
 		{"TAP version 13\n1..2\nok 1 a\nBail out! kcov missing\n", false, "kcov missing"},
 		{"TAP version 13\n1..1\nnot ok 1 - a\n", true, ""},
+		{"KTAP version 1\n", false, ""},                 // no plan, no cases: nothing ran
+		{"KTAP version 1\nok 1 a\nok 2 b\n", false, ""}, // no plan: it may have stopped anywhere
+		{"TAP version 13\nok 1 a\n1..1\n", true, ""},    // a plan at the end counts
+		{"KTAP version 1\n1..0 # SKIP no kcov\n", true, ""},
 	}
 	for _, tt := range tests {
 		r, err := Parse(strings.NewReader(tt.in))

@@ -49,12 +49,16 @@ type Diff struct {
 	// Added and Removed are results in only one of the sets.
 	Added   []Key `json:"added"`
 	Removed []Key `json:"removed"`
+	// XPass are selftest cases expected to fail (a known defect) that
+	// passed in the current set: the defect did not show, or was fixed.
+	XPass []Key `json:"xpass"`
 }
 
 // outcome is what Compare knows of one Key in one set of runs.
 type outcome struct {
 	status  string
 	metrics map[string]float64
+	xpass   bool
 }
 
 // Compare diffs two sets of runs keyed by (kernel name, scenario). Selftest
@@ -65,8 +69,11 @@ type outcome struct {
 func Compare(prev, cur []*results.Result, tol Tolerance) *Diff {
 	p, c := outcomes(prev), outcomes(cur)
 	// Empty lists, not null, in JSON.
-	d := &Diff{NewFailures: []Key{}, Fixed: []Key{}, Moved: []MetricMove{}, Added: []Key{}, Removed: []Key{}}
+	d := &Diff{NewFailures: []Key{}, Fixed: []Key{}, Moved: []MetricMove{}, Added: []Key{}, Removed: []Key{}, XPass: []Key{}}
 	for k, co := range c {
+		if co.xpass {
+			d.XPass = append(d.XPass, k)
+		}
 		po, ok := p[k]
 		if !ok {
 			d.Added = append(d.Added, k)
@@ -86,7 +93,7 @@ func Compare(prev, cur []*results.Result, tol Tolerance) *Diff {
 			d.Removed = append(d.Removed, k)
 		}
 	}
-	for _, ks := range [][]Key{d.NewFailures, d.Fixed, d.Added, d.Removed} {
+	for _, ks := range [][]Key{d.NewFailures, d.Fixed, d.Added, d.Removed, d.XPass} {
 		slices.SortFunc(ks, compareKeys)
 	}
 	slices.SortFunc(d.Moved, func(a, b MetricMove) int {
@@ -103,13 +110,13 @@ func outcomes(runs []*results.Result) map[Key]outcome {
 		}
 		kernel := kernelName(r)
 		for _, s := range r.Scenarios {
-			m[Key{kernel, s.Name}] = outcome{s.Verdict, s.Metrics}
+			m[Key{kernel, s.Name}] = outcome{status: s.Verdict, metrics: s.Metrics}
 			for _, c := range s.Cases {
 				status := c.Status
-				if status == XFail {
+				if status == XFail || status == XPass {
 					status = results.Pass
 				}
-				m[Key{kernel, s.Name + "/" + c.Name}] = outcome{status: status}
+				m[Key{kernel, s.Name + "/" + c.Name}] = outcome{status: status, xpass: c.Status == XPass}
 			}
 		}
 		if r.Error != "" {
@@ -145,7 +152,7 @@ func (d *Diff) Regressed() bool { return len(d.NewFailures) > 0 }
 
 // Empty is true when nothing changed.
 func (d *Diff) Empty() bool {
-	return len(d.NewFailures)+len(d.Fixed)+len(d.Moved)+len(d.Added)+len(d.Removed) == 0
+	return len(d.NewFailures)+len(d.Fixed)+len(d.Moved)+len(d.Added)+len(d.Removed)+len(d.XPass) == 0
 }
 
 // Write prints d for people: a section per kind of change, or "no changes".
@@ -174,6 +181,7 @@ func (d *Diff) Write(w io.Writer) {
 	}
 	keys("added", d.Added)
 	keys("removed", d.Removed)
+	keys("XPASS: expected to fail, passed", d.XPass)
 }
 
 // change is the signed change, with a percentage when there is a base.

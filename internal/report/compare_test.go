@@ -128,7 +128,7 @@ func TestDiffJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"new_failures":[],"fixed":[],"moved":[],"added":[],"removed":[]}`
+	want := `{"new_failures":[],"fixed":[],"moved":[],"added":[],"removed":[],"xpass":[]}`
 	if string(raw) != want {
 		t.Errorf("empty diff JSON %s, want %s", raw, want)
 	}

@@ -162,7 +162,7 @@ func verdictIndex(v string) int {
 // set, never from the input.
 func verdictCell(v, title string) cell {
 	class := map[string]string{results.Pass: "v-pass", results.Fail: "v-fail",
-		results.Error: "v-error", results.Skip: "v-skip", XFail: "v-xfail"}[v]
+		results.Error: "v-error", results.Skip: "v-skip", XFail: "v-xfail", XPass: "v-xpass"}[v]
 	if class == "" {
 		class = "v-unknown"
 	}

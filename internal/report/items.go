@@ -14,6 +14,10 @@ import (
 // upstream defect): it counts as a pass.
 const XFail = "xfail"
 
+// XPass is the status of a kselftest case expected to fail (a known defect)
+// that passed: it counts as a pass and is shown as XPASS everywhere.
+const XPass = "xpass"
+
 // RunItem is the name of the pseudo test case that carries a run's own error
 // (the kernel did not build or boot) in JUnit, KTAP and Compare.
 const RunItem = "run"
@@ -22,7 +26,7 @@ const RunItem = "run"
 // a scenario, a kselftest case ("scenario/case"), or the run itself.
 type item struct {
 	Name    string
-	Status  string // results.Pass, Fail, Error, Skip or XFail
+	Status  string // results.Pass, Fail, Error, Skip, XFail or XPass
 	Kind    string // JUnit failure/error type
 	Message string // one line
 	Detail  []string
@@ -115,6 +119,9 @@ func caseItem(scenario string, c results.Case) item {
 	case results.Pass:
 	case XFail:
 		it.Out = append([]string{"expected failure: " + firstOf(c.Known, "known defect")}, c.Diag...)
+		it.Detail = nil
+	case XPass:
+		it.Out = []string{"XPASS: " + firstOf(c.Known, "expected to fail, passed")}
 		it.Detail = nil
 	case results.Fail:
 		it.Message = firstOf(first(c.Diag), "case failed")

@@ -33,7 +33,7 @@ func ktapCase(kernel string, it item) ktap.Case {
 	switch it.Status {
 	case results.Pass:
 		c.Diag = it.Out
-	case XFail:
+	case XFail, XPass:
 		c.Diag = it.Out
 	case results.Skip:
 		// ktap.Write prints "# SKIP <reason>"; keep the reason on one line.

@@ -59,6 +59,15 @@ func Summary(w io.Writer, runs []*results.Result, color bool) {
 // summaryDetail is why a scenario did not pass, then its metrics.
 func summaryDetail(s results.Scenario) string {
 	var parts []string
+	var xpass []string
+	for _, c := range s.Cases {
+		if c.Status == XPass {
+			xpass = append(xpass, c.Name)
+		}
+	}
+	if len(xpass) > 0 {
+		parts = append(parts, "XPASS (expected to fail, passed): "+strings.Join(xpass, ", "))
+	}
 	if s.Verdict != results.Pass {
 		if why := firstOf(firstLine(s.Error), first(s.Evidence)); why != "" {
 			parts = append(parts, why)
