@@ -45,6 +45,7 @@ func (r *run) boot(ctx context.Context) error {
 			return err
 		}
 		first := len(r.res.Scenarios)
+		r.stage = "scenarios"
 		r.runScenarios(ctx, g, plain)
 		r.res.AddStage("shutdown", r.stopGuest(ctx, g, g.lost == nil && ctx.Err() == nil))
 		if err := r.afterGuest(ctx, g, first); err != nil {
@@ -52,6 +53,7 @@ func (r *run) boot(ctx context.Context) error {
 		}
 	}
 	for _, s := range fresh {
+		r.stage = "scenarios"
 		if err := r.runTrials(ctx, s); err != nil {
 			return err
 		}

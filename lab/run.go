@@ -173,7 +173,11 @@ func (r *run) source(ctx context.Context) (*kbuild.Source, error) {
 	if tarball == "" {
 		tarball = kbuild.DefaultTarball
 	}
-	return kbuild.UnpackTarball(ctx, tarball, r.opts.CacheDir, r.log)
+	src, err := kbuild.UnpackTarball(ctx, tarball, r.opts.CacheDir, r.log)
+	if err != nil && ctx.Err() == nil {
+		return nil, kbuild.DiskFull(filepath.Join(r.opts.CacheDir, "src"), err)
+	}
+	return src, err
 }
 
 func (r *run) buildImage(ctx context.Context) error {
