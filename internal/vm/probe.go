@@ -59,14 +59,14 @@ func noKVM(err error) ProbeResult {
 // probeArgv is the command line that boots bios with accel and nothing else:
 // no devices but isa-debug-exit at port 0xf4.
 func probeArgv(qemu string, accel Accel, bios string) []string {
-	return []string{
-		qemu,
-		"-accel", string(accel),
+	// The vCPU gets the CPU model a real boot gets (accelArgs): a nested
+	// KVM can run a plain vCPU yet abort on -cpu host's MSRs.
+	return append(append([]string{qemu}, accelArgs(accel)...),
 		"-nodefaults", "-display", "none", "-no-reboot",
 		"-machine", "pc",
 		"-bios", bios,
 		"-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-	}
+	)
 }
 
 // biosImage returns a 64 KiB BIOS image with code at the reset vector and

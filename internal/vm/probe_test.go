@@ -36,17 +36,29 @@ func TestProbeArgv(t *testing.T) {
 		want  []string
 	}{
 		{"qemu-system-x86_64", AccelKVM, "/tmp/b.bin", []string{
-			"qemu-system-x86_64", "-accel", "kvm", "-nodefaults", "-display", "none", "-no-reboot",
+			"qemu-system-x86_64", "-accel", "kvm", "-cpu", "host", "-nodefaults", "-display", "none", "-no-reboot",
 			"-machine", "pc", "-bios", "/tmp/b.bin", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
 		}},
 		{"/usr/bin/qemu-system-x86_64", AccelTCG, "/w/probe.bin", []string{
-			"/usr/bin/qemu-system-x86_64", "-accel", "tcg", "-nodefaults", "-display", "none", "-no-reboot",
+			"/usr/bin/qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-nodefaults", "-display", "none", "-no-reboot",
 			"-machine", "pc", "-bios", "/w/probe.bin", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
 		}},
 	}
 	for _, tt := range tests {
 		if got := probeArgv(tt.qemu, tt.accel, tt.bios); !slices.Equal(got, tt.want) {
 			t.Errorf("probeArgv(%q, %q, %q)\n got: %q\nwant: %q", tt.qemu, tt.accel, tt.bios, got, tt.want)
+		}
+	}
+}
+
+// The probe must run the vCPU model a real boot runs: on a nested KVM
+// host a plain vCPU works while -cpu host aborts QEMU on its MSRs, and a
+// probe without -cpu host chose KVM for boots that then died.
+func TestProbeRunsTheBootCPUModel(t *testing.T) {
+	for _, a := range []Accel{AccelKVM, AccelTCG} {
+		probe := strings.Join(probeArgv("q", a, "b"), " ")
+		if boot := strings.Join(accelArgs(a), " "); !strings.Contains(probe, boot) {
+			t.Errorf("%s: probe %q does not run the boot's %q", a, probe, boot)
 		}
 	}
 }
