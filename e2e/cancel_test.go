@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 type cancelOn struct {
 	slog.Handler
 	msg    string
-	cancel context.CancelFunc
+	cancel func()
 }
 
 func (c cancelOn) Handle(ctx context.Context, r slog.Record) error {
@@ -29,9 +30,10 @@ func (c cancelOn) Handle(ctx context.Context, r slog.Record) error {
 	return c.Handler.Handle(ctx, r)
 }
 
-// TestCancelLeavesNoQEMU interrupts a run right after QEMU started (as
-// Ctrl-C would) and checks that no QEMU process of that run survives and
-// the run directory is kept.
+// TestCancelLeavesNoQEMU interrupts a run once QEMU really runs (the guest
+// answered SSH: "vm: ready"), as Ctrl-C would, and checks that the QEMU
+// pid the run recorded is gone, and that the run directory is kept with
+// error_kind cancelled.
 func TestCancelLeavesNoQEMU(t *testing.T) {
 	needLab(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
@@ -39,7 +41,12 @@ func TestCancelLeavesNoQEMU(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	opts := labOptions(t)
-	opts.Log = slog.New(cancelOn{Handler: opts.Log.Handler(), msg: "starting qemu", cancel: stop})
+	opts.Kernel, opts.Accel = faultKernel(t), "tcg"
+	var pidsAtCancel []int
+	opts.Log = slog.New(cancelOn{Handler: opts.Log.Handler(), msg: "vm: ready", cancel: func() {
+		pidsAtCancel = runningQEMU(t, opts.ResultsDir)
+		stop()
+	}})
 	res, err := lab.Run(runCtx, opts)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want a cancelled run", err)
@@ -47,13 +54,39 @@ func TestCancelLeavesNoQEMU(t *testing.T) {
 	if res == nil || res.ErrorKind != "cancelled" {
 		t.Fatalf("result %+v", res)
 	}
+	if len(pidsAtCancel) == 0 {
+		t.Fatal("no QEMU was running when the run was cancelled: the test cannot tell")
+	}
 	runDir := filepath.Join(opts.ResultsDir, res.RunID)
 	if _, err := os.Stat(filepath.Join(runDir, "result.json")); err != nil {
 		t.Errorf("the interrupted run's directory was not kept: %v", err)
 	}
+	for _, pid := range pidsAtCancel {
+		if alive(pid) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Errorf("QEMU pid %d survived the cancelled run", pid)
+		}
+	}
 	if pids := qemuFor(t, runDir); len(pids) > 0 {
 		t.Fatalf("QEMU survived the cancelled run: pids %v", pids)
 	}
+}
+
+// runningQEMU returns the live QEMU pids recorded in the qemu.pid files of
+// the run dirs under results.
+func runningQEMU(t *testing.T, results string) []int {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(results, "*", "qemu.pid"))
+	var pids []int
+	for _, f := range files {
+		raw, _ := os.ReadFile(f)
+		for _, field := range strings.Fields(string(raw)) {
+			if pid, err := strconv.Atoi(field); err == nil && alive(pid) {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
 }
 
 // qemuFor lists QEMU processes whose command line mentions dir.
