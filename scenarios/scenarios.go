@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path"
 	"sort"
 	"strings"
 )
@@ -50,9 +51,13 @@ const (
 	FormatBoot = "boot"
 )
 
-// Program is the command name in the image.
+// Program is the command name in the image: the guest program's, else the
+// kernel file's (run directly), else the scenario's name.
 func (s Scenario) Program() string {
-	if s.KernelFile != "" {
+	switch {
+	case s.Package != "":
+		return path.Base(s.Package)
+	case s.KernelFile != "":
 		return s.KernelFile
 	}
 	return s.Name
@@ -80,7 +85,7 @@ var All = map[string]Scenario{
 	},
 	"ioctl": {
 		Name:             "ioctl",
-		Summary:          "KCOV_UNIQUE_ENABLE/KCOV_RESET_TRACE error table, each row checked against the series' kcov.c for the kernel class",
+		Summary:          "KCOV_UNIQUE_ENABLE/KCOV_RESET_TRACE error table and KCOV_REMOTE_ENABLE's handle checks, each row checked against the series' kcov.c for the kernel class",
 		Package:          modulePath + "ioctl",
 		NeedsKernelClass: true,
 	},
@@ -117,7 +122,9 @@ var All = map[string]Scenario{
 	},
 	"kselftest": {
 		Name:       "kselftest",
-		Summary:    "the series' own tools/testing/selftests/kcov/kcov_test, one result per KTAP case",
+		Summary:    "the series' own tools/testing/selftests/kcov/kcov_test, one result per KTAP case (its failure messages kept with each case)",
+		Package:    modulePath + "kselftest",
+		Args:       []string{"kcov_test"},
 		Format:     FormatKTAP,
 		KernelFile: "kcov_test",
 	},

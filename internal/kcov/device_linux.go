@@ -162,3 +162,33 @@ func OpenMapped(words int, writable bool) (*Device, error) {
 	}
 	return d, nil
 }
+
+// remoteArg is struct kcov_remote_arg with room for one handle.
+type remoteArg struct {
+	TraceMode    uint32
+	AreaSize     uint32
+	NumHandles   uint32
+	_            uint32
+	CommonHandle uint64
+	Handles      [1]uint64
+}
+
+// RemoteEnable asks for coverage of background work named by handles
+// (KCOV_REMOTE_ENABLE with zero or one handle and a common handle); like
+// Enable it locks the calling goroutine to its thread until Disable.
+func (d *Device) RemoteEnable(mode Mode, areaWords uint32, handles []uint64, common uint64) error {
+	if len(handles) > 1 {
+		return fmt.Errorf("kcov remote enable: at most one handle, got %d", len(handles))
+	}
+	arg := remoteArg{TraceMode: uint32(mode), AreaSize: areaWords, NumHandles: uint32(len(handles)), CommonHandle: common}
+	copy(arg.Handles[:], handles)
+	runtime.LockOSThread()
+	err := d.ioctl("REMOTE_ENABLE", reqRemoteEnable, uintptr(unsafe.Pointer(&arg)))
+	runtime.KeepAlive(&arg)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	d.locked, d.bitmapWords = true, 0
+	return nil
+}

@@ -43,6 +43,16 @@ const (
 	reqDisable      = 0x6365     // _IO('c', 101)
 	reqUniqueEnable = 0x40086367 // _IOW('c', 103, unsigned long)
 	reqResetTrace   = 0x6368     // _IO('c', 104)
+	reqRemoteEnable = 0x40186366 // _IOW('c', 102, struct kcov_remote_arg): 24 bytes without the handles
+)
+
+// Remote coverage handles (include/uapi/linux/kcov.h): a subsystem id in
+// the top byte and an instance id in the low 32 bits.
+const (
+	SubsystemCommon = uint64(0x00) << 56
+	SubsystemUSB    = uint64(0x01) << 56
+	SubsystemMask   = uint64(0xff) << 56
+	InstanceMask    = uint64(0xffffffff)
 )
 
 // ENOTSUPP is the kernel-internal errno 524 that KCOV_UNIQUE_ENABLE returns

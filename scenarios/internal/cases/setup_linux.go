@@ -107,7 +107,7 @@ func syscalls(n int) {
 // All is every row: enables, busy fds, re-enables, resets.
 func All() []check.Case {
 	var all []check.Case
-	for _, part := range [][]check.Case{Enable(), Busy(), Reenable(), Reset()} {
+	for _, part := range [][]check.Case{Enable(), Busy(), Reenable(), Reset(), Remote()} {
 		all = append(all, part...)
 	}
 	return all
