@@ -113,6 +113,25 @@ func TestAskOverflow(t *testing.T) {
 	checkAnswer(t, ans, "trace mode overflowed 91 times (median; 90..92 over 3 runs), unique mode 0 times (each of 3 runs)", "-99.6 %", "pipe_1m@4096")
 }
 
+// The last run's overflow scenario erred (no result to read the table
+// from): the answer uses the last run that measured, it does not panic.
+func TestAskOverflowLastRunErrored(t *testing.T) {
+	f := &fakeRunner{script: func(kernel string, n int) (*results.Result, error) {
+		if n == 2 {
+			return askResult(kernel, n, results.Scenario{Name: "overflow", Verdict: results.Error, Error: "scenario program exited 2"}), ErrScenarioFailed
+		}
+		return askResult(kernel, n, results.Scenario{Name: "overflow", Verdict: results.Pass, Metrics: map[string]float64{
+			"corpus_programs": 200, "corpus_overflows/trace@4096": 90, "corpus_overflows/unique@4096": 0,
+			"overflow_reduction_pct": 100, "dup_ratio/pipe_1m@4096": 0.97, "trace_words/pipe_1m@4096": 4095, "unique_words/pipe_1m@4096": 131,
+		}}), nil
+	}}
+	ans, err := Ask(context.Background(), askOptions(t, "overflow", f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAnswer(t, ans, "pipe_1m@4096", "last run that measured")
+}
+
 func TestAskV2VsV4(t *testing.T) {
 	f := &fakeRunner{script: func(kernel string, n int) (*results.Result, error) {
 		status := "pass"

@@ -107,7 +107,10 @@ func answerOverflow(ctx context.Context, a *asker) error {
 		describe(metricValues(runs, "overflow", "corpus_words/trace"+buf, false)), describe(metricValues(runs, "overflow", "corpus_words/unique"+buf, false)))
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-26s %12s %12s %12s\n", "workload@buffer words", "trace words", "dup ratio", "unique words")
-	s := findScenarioResult(runs[len(runs)-1], "overflow")
+	var s *results.Scenario
+	for i := len(runs) - 1; i >= 0 && s == nil; i-- {
+		s = findScenarioResult(runs[i], "overflow") // the last run that measured
+	}
 	var keys []string
 	for k := range s.Metrics {
 		if strings.HasPrefix(k, "dup_ratio/") {
@@ -118,7 +121,7 @@ func answerOverflow(ctx context.Context, a *asker) error {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "%-26s %12.0f %12.3f %12.0f\n", k, s.Metrics["trace_words/"+k], s.Metrics["dup_ratio/"+k], s.Metrics["unique_words/"+k])
 	}
-	fmt.Fprintf(&b, "(last run; dup ratio = repeated records / records in trace mode; unique mode had %g repeats in total)\n", sumPrefix(s.Metrics, "unique_repeats/"))
+	fmt.Fprintf(&b, "(last run that measured; dup ratio = repeated records / records in trace mode; unique mode had %g repeats in total)\n", sumPrefix(s.Metrics, "unique_repeats/"))
 	a.ans.Details = b.String()
 	a.ans.Data = map[string][]float64{"trace_overflows": tr, "unique_overflows": un, "reduction_pct": red}
 	return nil

@@ -98,6 +98,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if opts.Out == nil {
 		opts.Out = io.Discard
 	}
+	if opts.Lab.Log == nil {
+		opts.Lab.Log = opts.Log
+	}
 	if opts.Lab.ModuleDir == "" {
 		dir, err := lab.FindModuleDir()
 		if err != nil {
