@@ -14,18 +14,20 @@ import (
 	"github.com/kcovlab/kcovlab/lab"
 )
 
-// TestCompareVanillaWithItself runs vanilla against itself twice each
-// (four boots of the cached kernel) and checks the wiring: every sample's
-// run directory exists, both sides name the same kernel, and no metric is
-// called significant (with 2 runs each no p-value can fall below 1/3).
+// TestCompareVanillaWithItself runs vanilla against itself four times
+// each (eight boots of the cached kernel) and checks the wiring: every
+// sample's run directory exists, both sides name the same kernel, and no
+// metric is called significant. With 4 runs each two fully separated
+// samples give p = 2/70 < 0.05, so a metric that differed would be caught.
 func TestCompareVanillaWithItself(t *testing.T) {
-	cr, out := compareE2E(t, "vanilla", "vanilla", "smoke", 2)
+	const runs = 4
+	cr, out := compareE2E(t, "vanilla", "vanilla", "smoke", runs)
 	c := cr.Comparison
 	if c.A.Kernel.Key == "" || c.A.Kernel.Key != c.B.Kernel.Key {
 		t.Errorf("kernel keys %q and %q, want the same", c.A.Kernel.Key, c.B.Kernel.Key)
 	}
 	for _, k := range []report.ABKernel{c.A, c.B} {
-		if k.Verdicts.Pass != 2 || len(k.Samples) != 2 {
+		if k.Verdicts.Pass != runs || len(k.Samples) != runs {
 			t.Errorf("%s: verdicts %+v over %d samples", k.Name, k.Verdicts, len(k.Samples))
 		}
 		for _, s := range k.Samples {
@@ -47,7 +49,7 @@ func TestCompareVanillaWithItself(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if !strings.Contains(out.String(), "rerun: kcovlab compare vanilla vanilla --scenario smoke --runs 2") {
+	if !strings.Contains(out.String(), "rerun: kcovlab compare vanilla vanilla --scenario smoke --runs 4") {
 		t.Errorf("no rerun line:\n%s", out.String())
 	}
 }

@@ -40,6 +40,19 @@ type Mutant struct {
 	KilledBy []string `json:"killed_by"`
 }
 
+// judges are the scenarios a mutant's run needs: its judges, with smoke
+// standing in for the boot.
+func (m Mutant) judges() []string {
+	var out []string
+	for _, k := range m.KilledBy {
+		if k == BootJudge {
+			k = "smoke"
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
 // BootJudge is the KilledBy name for a mutant the boot itself must catch.
 const BootJudge = "boot"
 

@@ -164,3 +164,26 @@ func TestSelectUnknown(t *testing.T) {
 		t.Errorf("err = %v, want a usage error listing the mutants", err)
 	}
 }
+
+// JudgesOnly runs each mutant's judges (smoke for the boot) and the clean
+// kernel every judge of the list.
+func TestRunJudgesOnly(t *testing.T) {
+	got := map[string]string{}
+	fake := func(ctx context.Context, o lab.Options) (*Outcome, error) {
+		got[lab.MutantName(o.Mutant)] = strings.Join(o.Scenarios, ",")
+		return &Outcome{}, nil
+	}
+	_, err := Run(context.Background(), Options{
+		Lab:  lab.Options{ModuleDir: moduleDir(t), ResultsDir: t.TempDir()},
+		Only: []string{"boot-panic", "warn-on-reset"}, Run: fake, JudgesOnly: true,
+	})
+	if !errors.Is(err, ErrSurvived) {
+		t.Fatalf("err %v", err)
+	}
+	want := map[string]string{"": "smoke,reset,ioctl", "boot-panic": "smoke", "warn-on-reset": "reset,ioctl"}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%q ran %q, want %q", k, got[k], w)
+		}
+	}
+}

@@ -28,6 +28,10 @@ type Options struct {
 	Only []string
 	// Scenarios run on each kernel [DefaultScenarios].
 	Scenarios []string
+	// JudgesOnly runs on each mutant only the scenarios that judge it (and
+	// smoke for a boot mutant); the clean kernel runs all of them. Faster,
+	// but the table then shows no red outside the judges.
+	JudgesOnly bool
 	// Run makes one run [LabRunner].
 	Run Runner
 	Log *slog.Logger
@@ -122,6 +126,16 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.JudgesOnly {
+		opts.Scenarios = nil
+		for _, m := range list {
+			for _, j := range m.judges() {
+				if !slices.Contains(opts.Scenarios, j) {
+					opts.Scenarios = append(opts.Scenarios, j)
+				}
+			}
+		}
+	}
 	start := time.Now()
 	rep := &Report{Series: opts.Series, Scenarios: opts.Scenarios, Total: len(list), StartedAtUTC: start.UTC().Format(time.RFC3339)}
 	rep.Dir = filepath.Join(opts.Lab.ResultsDir, "mutants-"+results.NewRunID(start))
@@ -166,6 +180,9 @@ func runOne(ctx context.Context, opts Options, m Mutant) (Row, error) {
 	lo := opts.Lab
 	lo.Kernel, lo.Series, lo.Mutant = opts.Series, "", m.Path
 	lo.Scenarios = opts.Scenarios
+	if opts.JudgesOnly && m.Path != "" {
+		lo.Scenarios = m.judges()
+	}
 	row := Row{Mutant: m}
 	t := time.Now()
 	out, err := opts.Run(ctx, lo)

@@ -15,7 +15,7 @@ import (
 	"github.com/kcovlab/kcovlab/mutants"
 )
 
-const mutantsUsage = `usage: kcovlab mutants [--series v2] [--only NAME,...] [--scenario a,b] [--list] [flags]
+const mutantsUsage = `usage: kcovlab mutants [--series v2] [--only NAME,...] [--scenario a,b] [--judges-only] [--list] [flags]
 
 Proves that the verdicts can fail. Builds the series' kernel, then the series
 plus one known-bad edit of kernel/kcov.c at a time (patches/mutants/SERIES/,
@@ -39,6 +39,7 @@ func cmdMutants(args []string, stdout, stderr io.Writer) int {
 	only := fs.String("only", "", "comma-separated mutants to run (default: all; --list names them)")
 	scen := fs.String("scenario", strings.Join(mutants.DefaultScenarios, ","), "comma-separated scenarios run on every kernel")
 	list := fs.Bool("list", false, "list the mutants and exit")
+	fs.BoolVar(&mo.JudgesOnly, "judges-only", false, "run on each mutant only the scenarios that judge it (faster; the clean kernel runs them all)")
 	verbose := commonFlags(fs, &mo.Lab, stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, mutantsUsage)
