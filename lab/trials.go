@@ -28,7 +28,7 @@ func splitFresh(list []scenarios.Scenario) (plain, fresh []scenarios.Scenario) {
 // result: metrics summed, per-trial evidence, pass only if every trial passed.
 func (r *run) runTrials(ctx context.Context, s scenarios.Scenario) error {
 	t := time.Now()
-	env := r.scenarioEnv()
+	env := r.scenarioEnv(ctx)
 	var trials []results.Scenario
 	for k := 1; k <= s.FreshBoots; k++ {
 		console := fmt.Sprintf("console-%s-%d.log", s.Name, k)
