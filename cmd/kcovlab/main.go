@@ -55,6 +55,9 @@ usage:
   kcovlab bisect-tree --series v2 [--fixture-after N] DIR
                           make DIR a git tree to bisect: the base source, then one commit
                           per patch (a non-building fixture and its revert after patch N)
+  kcovlab mutants [--series v2] [--only NAME,...]
+                          the mutation suite: the series plus one known-bad kcov.c edit
+                          at a time; which scenarios go red, and the score (killed/total)
   kcovlab help            this text
 
 exit codes: 0 all scenarios passed, 1 a scenario failed, 2 usage error,
@@ -120,6 +123,8 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 		return cmdBisectStep(args[1:], stdout, stderr, nil)
 	case "bisect-tree":
 		return cmdBisectTree(args[1:], stdout, stderr)
+	case "mutants":
+		return cmdMutants(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitPass
