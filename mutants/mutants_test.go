@@ -24,12 +24,18 @@ func moduleDir(t *testing.T) string {
 // The shipped mutants parse, each names an invariant and its judges, and
 // every judge is a scenario the series' kernel runs (or the boot).
 func TestShippedMutants(t *testing.T) {
-	ms, err := List(context.Background(), moduleDir(t), "v2")
+	for _, series := range []string{"v2", "v4"} {
+		t.Run(series, func(t *testing.T) { checkShipped(t, series) })
+	}
+}
+
+func checkShipped(t *testing.T, series string) {
+	ms, err := List(context.Background(), moduleDir(t), series)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ms) < 10 {
-		t.Fatalf("%d mutants shipped for v2, want at least 10", len(ms))
+		t.Fatalf("%d mutants shipped for %s, want at least 10", len(ms), series)
 	}
 	invariants := map[string]bool{}
 	for _, m := range ms {
