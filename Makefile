@@ -29,6 +29,9 @@ e2e: deps ## every test without -short: real kernel builds (cached), QEMU boots,
 e2e-full: deps ## e2e plus the kernels CI builds only when cached (v2-nounique, ...)
 	KCOVLAB_E2E_FULL=1 KCOVLAB_E2E=1 $(GO) test -count=1 -timeout 170m -v ./...
 
+faults: deps ## fault injection on a cached kernel (vanilla, else v2; never builds one): QEMU killed or stopped, SSH cut, signals, port clash, full disk, bad flags
+	KCOVLAB_E2E=1 $(GO) test -count=1 -timeout 20m -v -run 'TestFaults|TestCancelLeavesNoQEMU' ./e2e/
+
 e2e-bisect: deps ## the series bisect acceptance alone (each step that builds is a kernel build)
 	KCOVLAB_E2E_FULL=1 KCOVLAB_E2E=1 $(GO) test -count=1 -timeout 180m -v -run TestBisectSeries ./e2e/
 

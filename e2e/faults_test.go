@@ -25,8 +25,15 @@ import (
 // The suite never builds a kernel; it skips when neither is in the cache.
 func faultKernel(t *testing.T) string {
 	t.Helper()
+	return faultKernelFrom(t, "")
+}
+
+// faultKernelFrom is faultKernel for the kcovlab sources in moduleDir
+// ("": the working tree's).
+func faultKernelFrom(t *testing.T, moduleDir string) string {
+	t.Helper()
 	for _, k := range []string{"vanilla", "v2"} {
-		if ok, err := lab.Built(context.Background(), lab.Options{Kernel: k}); err == nil && ok {
+		if ok, err := lab.Built(context.Background(), lab.Options{Kernel: k, ModuleDir: moduleDir}); err == nil && ok {
 			return k
 		}
 	}
@@ -34,13 +41,27 @@ func faultKernel(t *testing.T) string {
 	return ""
 }
 
-// kcovlabBinary builds cmd/kcovlab once into the test's temp dir.
-func kcovlabBinary(t *testing.T) string {
+// snapshotSources copies the kcovlab sources a run reads (the guest image's
+// programs, the config fragments, the series) so that edits to the working
+// tree while the suite runs do not change the image every run builds.
+func snapshotSources(t *testing.T) string {
 	t.Helper()
 	mod, err := lab.FindModuleDir()
 	if err != nil {
 		t.Fatal(err)
 	}
+	dst := t.TempDir()
+	for _, p := range []string{"go.mod", "go.sum", "images", "scenarios", "internal", "kernel-configs", "patches", "lab", "cmd"} {
+		if out, err := exec.Command("cp", "-a", filepath.Join(mod, p), dst).CombinedOutput(); err != nil {
+			t.Fatalf("snapshot %s: %v: %s", p, err, out)
+		}
+	}
+	return dst
+}
+
+// kcovlabBinary builds cmd/kcovlab from mod into the test's temp dir.
+func kcovlabBinary(t *testing.T, mod string) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "kcovlab")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/kcovlab")
 	cmd.Dir = mod
@@ -49,6 +70,9 @@ func kcovlabBinary(t *testing.T) string {
 	}
 	return bin
 }
+
+// fixedSrc is the sources snapshot every run of the suite is given (--src).
+var fixedSrc string
 
 // kcovRun is one kcovlab process the suite watches and hurts.
 type kcovRun struct {
@@ -67,6 +91,9 @@ type kcovRun struct {
 func startKcov(t *testing.T, bin string, env []string, args ...string) *kcovRun {
 	t.Helper()
 	r := &kcovRun{t: t, results: filepath.Join(t.TempDir(), "results"), grew: make(chan struct{}), done: make(chan struct{})}
+	if len(args) > 0 && args[0] == "run" && fixedSrc != "" {
+		args = append(append([]string(nil), args...), "--src", fixedSrc)
+	}
 	r.cmd = exec.Command(bin, append(args, "--results", r.results)...)
 	r.cmd.Env = append(os.Environ(), env...)
 	stderr, err := r.cmd.StderrPipe()
@@ -225,7 +252,7 @@ type fault struct {
 	limit    time.Duration // from injection to exit
 }
 
-const scenarioLine = "scenario: running name=overflow"
+const scenarioLine = `msg="scenario: running" name=overflow`
 
 // qemuSignal sends sig to the run's QEMU once it runs (after stage, a log
 // line, and delay).
@@ -331,7 +358,6 @@ func faultRows(kernel string) []fault {
 				}},
 		)
 	}
-	var held net.Listener
 	rows = append(rows,
 		fault{name: "hostfwd port taken", how: "another process listens on the port (" + lab.FaultPortEnv + ", test only)",
 			args: boot, setup: func(t *testing.T, _ *[]string, env *[]string) {
@@ -339,7 +365,6 @@ func faultRows(kernel string) []fault {
 				if err != nil {
 					t.Fatal(err)
 				}
-				held = ln
 				t.Cleanup(func() { ln.Close() })
 				*env = append(*env, fmt.Sprintf("%s=%d", lab.FaultPortEnv, ln.Addr().(*net.TCPAddr).Port))
 			},
@@ -358,8 +383,6 @@ func faultRows(kernel string) []fault {
 			inject: func(*testing.T, *kcovRun) bool { return true },
 			code:   3, kind: "infra", message: "disk full: ", limit: 5 * time.Minute},
 	)
-	_ = held
-	foreign := "" // set in setup
 	for _, bad := range []struct{ flag, value, msg string }{
 		{"--cpus", "0", "--cpus 0"}, {"--cpus", "-1", "--cpus -1"}, {"--memory", "1", "--memory 1"},
 		{"--jobs", "0", "--jobs 0"}, {"--boot-timeout", "-1s", "--boot-timeout -1s"},
@@ -379,7 +402,7 @@ func faultRows(kernel string) []fault {
 				if os.Geteuid() != 0 {
 					t.Skip("needs root to chown")
 				}
-				foreign = t.TempDir()
+				foreign := t.TempDir()
 				os.Chown(foreign, 65534, 65534)
 				*args = append(*args, "--cache", foreign)
 			},
@@ -395,8 +418,10 @@ func faultRows(kernel string) []fault {
 // faults during a kernel build are not in this suite.
 func TestFaults(t *testing.T) {
 	needLab(t)
-	kernel := faultKernel(t)
-	bin := kcovlabBinary(t)
+	src := snapshotSources(t)
+	kernel := faultKernelFrom(t, src)
+	bin := kcovlabBinary(t, src)
+	fixedSrc = src
 	var injected, named, orphans, corruptions int
 	type timing struct {
 		f      fault
