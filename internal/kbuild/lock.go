@@ -77,7 +77,9 @@ func Recover(cacheDir string, log *slog.Logger) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	for _, sub := range []string{"src", "kernels", "trees", "images", "."} {
+	// Not images/: image builds do not take the build lock, so a staging
+	// dir there may belong to a live run.
+	for _, sub := range []string{"src", "kernels", "trees", "."} {
 		entries, _ := os.ReadDir(filepath.Join(cacheDir, sub))
 		for _, e := range entries {
 			if !e.IsDir() || !isStaging(e.Name()) {

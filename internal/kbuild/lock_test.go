@@ -60,12 +60,12 @@ func TestRecoverRemovesLeftovers(t *testing.T) {
 	}
 	stale := []string{
 		mk("src/.unpack-123"), mk("kernels/.build-abc-1"), mk("trees/.tree-9"),
-		mk("trees/.series-4"), mk("images/.build-def-2"),
+		mk("trees/.series-4"),
 	}
 	old := mk("failed/abc-20200101T000000")
 	past := time.Now().Add(-30 * 24 * time.Hour)
 	os.Chtimes(old, past, past)
-	keep := []string{mk("kernels/abc"), mk("trees/0123/.git"), mk("failed/new-1")}
+	keep := []string{mk("kernels/abc"), mk("trees/0123/.git"), mk("failed/new-1"), mk("images/.build-def-2")}
 	lock := filepath.Join(cache, "trees/0123/.git/index.lock")
 	os.WriteFile(lock, nil, 0o644)
 	stale = append(stale, old, lock)
