@@ -221,7 +221,7 @@ func (bo *BisectOptions) classify(ctx context.Context, commit string, res *resul
 	switch s.ErrorKind {
 	case results.ErrorCrash:
 		return bo.policy("--on-crash", bo.OnCrash, firstLine(s.Error), nil, false)
-	case results.ErrorChannel, scenarioErrorLab:
+	case results.ErrorChannel, results.ErrorLab:
 		return runOutcome{retry: true, BisectRun: BisectRun{Why: firstLine(s.Error)}}
 	}
 	return bo.judge(s)

@@ -61,13 +61,6 @@ func (r *run) boot(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Scenario error kinds the lab adds to results' own: the lab lost the guest
-// (the scenario is not the kernel's failure), or the run was cancelled.
-const (
-	scenarioErrorLab       = "lab"
-	scenarioErrorCancelled = "cancelled"
-)
-
 // afterGuest names, in the scenarios run since index first, what the
 // scenario results alone cannot tell: a run cancelled from outside (its
 // scenarios did not finish, they did not fail) or a guest the lab lost (the
@@ -78,7 +71,7 @@ func (r *run) afterGuest(ctx context.Context, g *guest, first int) error {
 	if ctx.Err() != nil {
 		for i := range list {
 			if list[i].Verdict == results.Error && (list[i].ErrorKind == results.ErrorChannel || list[i].ErrorKind == results.ErrorTimeout) {
-				list[i].ErrorKind = scenarioErrorCancelled
+				list[i].ErrorKind = results.ErrorCancelled
 				list[i].Error = "not finished: cancelled (" + context.Cause(ctx).Error() + ")"
 			}
 		}
@@ -91,10 +84,10 @@ func (r *run) afterGuest(ctx context.Context, g *guest, first int) error {
 	for i := range list {
 		switch {
 		case after:
-			list[i].ErrorKind = scenarioErrorLab
+			list[i].ErrorKind = results.ErrorLab
 			list[i].Error = "not run: the lab lost the guest during " + g.during
 		case list[i].Name == g.during:
-			list[i].ErrorKind = scenarioErrorLab
+			list[i].ErrorKind = results.ErrorLab
 			list[i].Error += "\n" + g.lost.Error()
 			after = true
 		}

@@ -111,8 +111,8 @@ func TestAfterGuest(t *testing.T) {
 		t.Fatalf("err = %v (kind %s), want a lab fault", err, errorKind(err))
 	}
 	s := r.res.Scenarios
-	if s[0].ErrorKind != "" || s[1].ErrorKind != scenarioErrorLab || !strings.Contains(s[1].Error, "guest lost: hung") ||
-		s[2].ErrorKind != scenarioErrorLab || !strings.HasPrefix(s[2].Error, "not run: the lab lost the guest during overflow") {
+	if s[0].ErrorKind != "" || s[1].ErrorKind != results.ErrorLab || !strings.Contains(s[1].Error, "guest lost: hung") ||
+		s[2].ErrorKind != results.ErrorLab || !strings.HasPrefix(s[2].Error, "not run: the lab lost the guest during overflow") {
 		t.Errorf("scenarios after a lost guest: %+v", s)
 	}
 
@@ -122,7 +122,7 @@ func TestAfterGuest(t *testing.T) {
 	if err := r.afterGuest(ctx, &guest{}, 2); err != nil {
 		t.Fatal(err)
 	}
-	if got := r.res.Scenarios[2]; got.ErrorKind != scenarioErrorCancelled || !strings.Contains(got.Error, "SIGINT") {
+	if got := r.res.Scenarios[2]; got.ErrorKind != results.ErrorCancelled || !strings.Contains(got.Error, "SIGINT") {
 		t.Errorf("cancelled scenario: %+v", got)
 	}
 }
@@ -202,7 +202,7 @@ func TestBisectRetriesLabFaults(t *testing.T) {
 		t.Errorf("disk full: %+v, want the bisect stopped", c)
 	}
 	res := &results.Result{Kernel: results.Kernel{SourceID: "git:abc"}, Scenarios: []results.Scenario{
-		{Name: "smoke", Verdict: results.Error, ErrorKind: scenarioErrorLab, Error: "not run: the lab lost the guest"}}}
+		{Name: "smoke", Verdict: results.Error, ErrorKind: results.ErrorLab, Error: "not run: the lab lost the guest"}}}
 	bo.Scenario = "smoke"
 	if c := bo.classify(context.Background(), "abc", res, ErrScenarioFailed); !c.retry {
 		t.Errorf("scenario lost by the lab: %+v, want a retry", c)

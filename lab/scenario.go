@@ -113,6 +113,16 @@ func (r *run) runScenarios(ctx context.Context, g *guest, list []scenarios.Scena
 			}
 			break
 		}
+		if g.lost != nil {
+			// The lab lost the guest (QEMU killed from outside, or hung and
+			// killed by us): the rest cannot run; afterGuest names them.
+			r.res.Scenarios = append(r.res.Scenarios, res)
+			r.log.Error("scenario: the lab lost the guest", "name", s.Name, "err", g.lost)
+			for _, rest := range list[i+1:] {
+				r.res.Scenarios = append(r.res.Scenarios, results.Scenario{Name: rest.Name, Verdict: results.Error, ErrorKind: results.ErrorLab})
+			}
+			break
+		}
 		r.log.Info("scenario: done", "name", s.Name, "verdict", res.Verdict, "seconds", int(res.Seconds))
 		r.res.Scenarios = append(r.res.Scenarios, res)
 	}

@@ -54,6 +54,10 @@ func (r *run) runTrials(ctx context.Context, s scenarios.Scenario) error {
 		if crash := g.crashedAfter(ctx, res); crash != nil {
 			res.Verdict, res.ErrorKind, res.Error = results.Error, results.ErrorCrash, "kernel crashed: "+crash.Title
 		}
+		if g.lost != nil {
+			r.stopGuest(ctx, g, false)
+			return &InfraError{Stage: "vm", Err: g.lost}
+		}
 		r.stopGuest(ctx, g, true)
 		r.log.Info("scenario: trial done", "name", s.Name, "trial", k, "verdict", res.Verdict)
 		trials = append(trials, res)

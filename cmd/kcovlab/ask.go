@@ -1,14 +1,10 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/kcovlab/kcovlab/lab"
 )
@@ -58,10 +54,10 @@ func cmdAsk(args []string, stdout, stderr io.Writer) int {
 		ao.Kernels = strings.Split(*kernels, ",")
 	}
 	ao.Log, ao.Out = newLogger(stderr, *verbose), stdout
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, in := withInterrupts(stderr)
+	defer in.stop()
 	_, err = lab.Ask(ctx, ao)
-	return exitCode(err, stderr)
+	return in.code(exitCode(err, stderr))
 }
 
 func listRecipes(w io.Writer) {

@@ -74,22 +74,22 @@ func cmdBisect(args []string, stdout, stderr io.Writer, runner labRunner) int {
 	}
 	bo.Runner = runner
 	bo.Log, bo.Out = newLogger(stderr, *verbose), stdout
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, in := withInterrupts(stderr)
+	defer in.stop()
 	if *dryRun {
-		return listBisectKernels(ctx, bo, stdout, stderr)
+		return in.code(listBisectKernels(ctx, bo, stdout, stderr))
 	}
 	_, err := lab.Bisect(ctx, bo)
 	switch {
 	case err == nil:
-		return exitPass
+		return in.code(exitPass)
 	case errors.Is(err, lab.ErrBisectUndecided):
-		return exitUndecided
+		return in.code(exitUndecided)
 	case errors.Is(err, gitbisect.ErrDirty), errors.Is(err, gitbisect.ErrBisecting), errors.Is(err, gitbisect.ErrNotRepo):
 		fmt.Fprintf(stderr, "kcovlab: %v\n", err)
 		return exitUsage
 	}
-	return exitCode(err, stderr)
+	return in.code(exitCode(err, stderr))
 }
 
 // cmdBisectStep judges the checked-out commit for `git bisect run`: exit
@@ -153,11 +153,11 @@ func cmdBisectTree(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	bt.Log = newLogger(stderr, *verbose)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, in := withInterrupts(stderr)
+	defer in.stop()
 	tree, err := lab.MakeBisectTree(ctx, bt)
 	if err != nil {
-		return exitCode(err, stderr)
+		return in.code(exitCode(err, stderr))
 	}
 	tree.Text(stdout)
 	return exitPass

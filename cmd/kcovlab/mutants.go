@@ -6,10 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/kcovlab/kcovlab/lab"
 	"github.com/kcovlab/kcovlab/mutants"
@@ -79,11 +76,11 @@ func cmdMutants(args []string, stdout, stderr io.Writer) int {
 	}
 	mo.Scenarios = strings.Split(*scen, ",")
 	mo.Log, mo.Out = newLogger(stderr, *verbose), stdout
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, in := withInterrupts(stderr)
+	defer in.stop()
 	_, err := mutants.Run(ctx, mo)
 	if errors.Is(err, mutants.ErrSurvived) {
-		return exitFail
+		return in.code(exitFail)
 	}
-	return exitCode(err, stderr)
+	return in.code(exitCode(err, stderr))
 }

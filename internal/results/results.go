@@ -32,6 +32,11 @@ const (
 	ErrorCrash   = "crash"   // the kernel crashed while it ran (or before it could)
 	ErrorChannel = "channel" // the SSH session to the guest failed
 	ErrorTimeout = "timeout" // the scenario did not finish in time
+	// ErrorLab: the lab lost the guest (QEMU killed from outside, a hung
+	// guest it killed, SSH lost while QEMU lived); nobody's kernel bug.
+	ErrorLab = "lab"
+	// ErrorCancelled: the run was interrupted (SIGINT, SIGTERM).
+	ErrorCancelled = "cancelled"
 )
 
 // Result is result.json.

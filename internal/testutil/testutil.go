@@ -59,7 +59,7 @@ func NeedFile(t testing.TB, path string) {
 func KernelTree(t testing.TB) string {
 	t.Helper()
 	NeedE2E(t)
-	if dirs, _ := filepath.Glob(filepath.Join(cacheDir(), "src", "*", "*", "kernel", "kcov.c")); len(dirs) > 0 {
+	if dirs, _ := filepath.Glob(filepath.Join(cacheDir(), "src", "*", "*", "kernel", "kcov.c")); cacheDir() != "" && len(dirs) > 0 {
 		return filepath.Dir(filepath.Dir(dirs[0]))
 	}
 	const tarball = "/usr/src/linux-source-6.12.tar.xz"
@@ -83,7 +83,8 @@ func KernelTree(t testing.TB) string {
 	return tree
 }
 
-// cacheDir mirrors lab.DefaultCacheDir without importing lab.
+// cacheDir mirrors lab.DefaultCacheDir without importing lab: "" (no
+// cache to look in) when there is no user cache dir, never a shared /tmp.
 func cacheDir() string {
 	if d := os.Getenv("KCOVLAB_CACHE"); d != "" {
 		return d
@@ -91,7 +92,7 @@ func cacheDir() string {
 	if d, err := os.UserCacheDir(); err == nil {
 		return filepath.Join(d, "kcovlab")
 	}
-	return filepath.Join(os.TempDir(), "kcovlab-cache")
+	return ""
 }
 
 // BuiltKernels returns the directories of the kernels already built in the
@@ -101,6 +102,9 @@ func cacheDir() string {
 func BuiltKernels(t testing.TB) []string {
 	t.Helper()
 	NeedE2E(t)
+	if cacheDir() == "" {
+		t.Skip("no cache dir (HOME unset, no KCOVLAB_CACHE)")
+	}
 	root := filepath.Join(cacheDir(), "kernels")
 	metas, _ := filepath.Glob(filepath.Join(root, "*", "meta.json"))
 	var dirs []string
