@@ -5,7 +5,7 @@ GO ?= go
 KCOVLAB := bin/kcovlab
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help deps build run unit e2e e2e-full e2e-bisect lint test clean
+.PHONY: help deps build run unit e2e e2e-full e2e-bisect faults mutants lint test clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ e2e-full: deps ## e2e plus the kernels CI builds only when cached (v2-nounique, 
 
 faults: deps ## fault injection on a cached kernel (vanilla, else v2; never builds one): QEMU killed or stopped, SSH cut, signals, port clash, full disk, bad flags
 	KCOVLAB_E2E=1 $(GO) test -count=1 -timeout 20m -v -run 'TestFaults|TestCancelLeavesNoQEMU' ./e2e/
+
+mutants: deps build ## the mutation suite on v2: 13 known-bad kcov.c edits, each must turn its judging scenario red (MUTANTFLAGS=--only a,b)
+	$(KCOVLAB) mutants $(MUTANTFLAGS)
 
 e2e-bisect: deps ## the series bisect acceptance alone (each step that builds is a kernel build)
 	KCOVLAB_E2E_FULL=1 KCOVLAB_E2E=1 $(GO) test -count=1 -timeout 180m -v -run TestBisectSeries ./e2e/

@@ -1,3 +1,6 @@
+// This file's name sorts after series_test.go on purpose: go test runs a
+// package's tests in file order, so on an empty cache the kernel these
+// tests need (vanilla, else v2) is built by TestSeriesKernels first.
 package e2e
 
 import (
