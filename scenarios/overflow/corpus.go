@@ -128,6 +128,12 @@ func (s *run) smallBitmap(e *env) error {
 	s.r.Check("bitmap too small (1 word: guard indices 1..63 fit): coverage still recorded", sm.count > 0,
 		fmt.Sprintf("%s: %d words, %d distinct PCs, %d repeats over %d PCs, %d bitmap bits set",
 			w.name, sm.count, p.Distinct, p.Repeats, p.RepeatedPCs, sm.bits))
+	// Guard indices past 63 do not fit: those PCs must be recorded at
+	// every hit, so the trace holds more distinct PCs than the bitmap has
+	// bits, and repeats. (The workload touches far more than 63 PCs, and
+	// only the first 63 guards of a boot get indices that fit.)
+	s.r.Check("bitmap too small: PCs whose index does not fit are recorded, repeatedly", p.Distinct > sm.bits && p.Repeats > 0,
+		fmt.Sprintf("%d distinct PCs recorded against %d bitmap bits, %d repeats", p.Distinct, sm.bits, p.Repeats))
 	s.dedup.add("bitmap too small", sm.full, sm.bits, true)
 	return nil
 }

@@ -21,7 +21,8 @@
 // never exceeds the capacity, the slots up to it are used and none beyond,
 // and a workload that saturates a buffer saturates every smaller one),
 // unique mode never repeats a PC whose guard index fits the bitmap (none
-// at all when every PC fits), and the one-word bitmap still records.
+// at all when every PC fits), and the one-word bitmap still records, every hit of a PC whose guard
+// index does not fit it (more distinct PCs than bits, and repeats).
 package main
 
 import (
