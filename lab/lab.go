@@ -217,6 +217,9 @@ func (o *Options) namedDef() (KernelDef, error) {
 		if def.Series == "" {
 			return def, &UsageError{fmt.Sprintf("a mutant needs a kernel with a series (%s has none)", def.Name)}
 		}
+		if fi, err := os.Stat(o.Mutant); err != nil || fi.IsDir() {
+			return def, &UsageError{fmt.Sprintf("--mutant %s: not a patch file (the mutants are patches/mutants/SERIES/NN-NAME.patch)", o.Mutant)}
+		}
 		def.Mutant = o.Mutant
 		def.Name += "+mutant:" + MutantName(o.Mutant)
 	}

@@ -169,6 +169,9 @@ func TestKernelDef(t *testing.T) {
 		{name: "local tree with a series", opts: Options{KernelSrc: "/src/linux", Series: "v2"}, want: "v2", series: "v2", frags: 3},
 		{name: "fragments replace the kernel's", opts: Options{Kernel: "v2", Fragments: []string{"guest.config"}}, want: "v2", series: "v2", frags: 1},
 		{name: "exclude on a local tree", opts: Options{KernelSrc: "/src/linux", Exclude: []int{1}}, errHas: "needs a kernel with a series"},
+		{name: "mutant", opts: Options{Kernel: "v2", Mutant: "../patches/mutants/v2/01-unique-records-every-hit.patch"}, want: "v2+mutant:unique-records-every-hit", series: "v2", frags: 3},
+		{name: "mutant without a series", opts: Options{Mutant: "../patches/mutants/v2/01-unique-records-every-hit.patch"}, errHas: "needs a kernel with a series"},
+		{name: "mutant that is no file", opts: Options{Kernel: "v2", Mutant: "/nonexistent.patch"}, errHas: "not a patch file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
