@@ -8,8 +8,10 @@
 // per-CPU slot). The host runs this program once per fresh boot, so the
 // guards of the path set below are still without an index.
 //
-// -threads threads (default one per CPU, so that all can run at once), each on its own locked OS thread with its
-// own fd and a fresh 64K-word buffer, enable unique mode with a bitmap of
+// -threads threads (default one per CPU, so that all can run at once),
+// each on its own locked OS thread with its own file table (unshare
+// CLONE_FILES: fd numbers do not depend on how the threads interleave),
+// KCOV fd and fresh 64K-word buffer, enable unique mode with a bitmap of
 // a quarter of it, released together by a spin barrier, run the same 16
 // less common syscalls (statx of /proc/self/status, getrlimit, prlimit64,
 // sched_getattr, timerfd, memfd, FIONREAD on a pipe, uname, sysinfo,
@@ -17,23 +19,33 @@
 // pidfd_open; raw, no Go syscall bookkeeping) and disable. Each thread ran
 // them once with coverage off first, which warms caches without indexing
 // any guard. A probe session just before the race (two other syscalls)
-// gives the highest bitmap index in use then; a single-thread reference
-// session of the same syscalls runs after the race.
+// gives the highest bitmap index in use then; after the race, three
+// single-thread reference sessions of the same syscalls run one after the
+// other: the PCs every one of them recorded are the syscalls'
+// deterministic coverage (a PC only some recorded, e.g. the Go runtime
+// handing off a reference's thread in the middle of its session, is
+// listed as ref_unstable, not judged).
 //
 // Per session, read after DISABLE with nothing reset in between:
 //
 //	(a) no PC is recorded twice;
 //	(b) bitmap bits set == records, when the trace did not saturate.
 //
-// And (c) the union of the threads' PCs equals the reference's, once
-// timing-dependent code is set aside. The guest has no symbols, so it
-// prints the differences as PC lists and the host judges them by symbol:
-// ref_minus_union (coverage no racing thread recorded, what a lost guard
-// race would cause) and union_minus_ref_every_thread (extra PCs every
-// thread recorded, a systematic difference); union_minus_ref is listed,
-// since a PC only some threads recorded is often the loser's side of a
-// contended lock or refcount on an object the threads share. Rules (internal/noiserule: scheduler,
-// interrupts, contended locks, allocator refills, RCU, return to user).
+// And (c) no thread loses coverage: every PC all references recorded is
+// in each thread's trace, once timing-dependent code is set aside. The
+// guest has no symbols, so it sends the differences as PC lists and the
+// host judges them by symbol: ref_minus_thread/N (the references' PCs
+// thread N did not record: what a thread that lost its guard race, or
+// whose record went to another thread, would show), and
+// union_minus_ref_every_thread (extra PCs every thread recorded and no
+// reference did, a systematic difference). ref_minus_union (lost by every thread) and
+// union_minus_ref are listed, not judged on their own: a PC only some
+// threads recorded is often the loser's side of a contended lock or
+// refcount on an object the threads share. The rules that set PCs aside
+// (internal/noiserule) name single functions, each where a run showed it
+// timing-dependent. The host judges (c) only when the threads' syscalls
+// returned what the reference's did and it has vmlinux's symbols; a trial
+// it cannot judge is an error, not a pass.
 // It passes iff every session ran, (a) and (b) held in all of them, the
 // reference's included, and the host finds no unexplained difference for
 // (c). On kernels without
@@ -45,6 +57,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -63,6 +76,10 @@ var (
 )
 
 const (
+	// refRuns single-thread reference sessions run after the race, one
+	// after the other; a PC is the ops' deterministic coverage when every
+	// one of them recorded it.
+	refRuns    = 3
 	maxThreads = 64
 	gcLimit    = 256 << 20
 	listMax    = 10 // PCs listed per evidence line or group
@@ -107,12 +124,15 @@ func measure(o *scenarios.Outcome, kernel string) error {
 
 	probe := runSessions(probeOps, 1)[0]
 	race := runSessions(pathOps, n)
-	ref := runSessions(pathOps, 1)[0]
+	refs := make([]session, refRuns)
+	for i := range refs {
+		refs[i] = runSessions(pathOps, 1)[0]
+	}
 	if !slices.ContainsFunc(race, func(s session) bool { return s.err == nil }) {
 		return fmt.Errorf("no racing thread could run: %w", race[0].err)
 	}
 	t := &trial{m: m, n: n, pcs: map[string][]uint64{}}
-	t.judge(probe, race, ref)
+	t.judge(probe, race, refs)
 	o.Evidence, o.PCs = t.r.Evidence, t.pcs
 	o.Pass = t.r.OK()
 	return nil
@@ -138,11 +158,11 @@ type trial struct {
 	pcs map[string][]uint64 // (c)'s differences, for the host to judge
 }
 
-func (t *trial) judge(probe session, race []session, ref session) {
-	t.r.Note("trial %d: %d threads, each on its own fd and locked thread, UNIQUE_ENABLE(%d) on a %d-word buffer, released together by a spin barrier; path set: %s",
+func (t *trial) judge(probe session, race []session, refs []session) {
+	t.r.Note("trial %d: %d threads, each on its own locked thread, file table and KCOV fd, UNIQUE_ENABLE(%d) on a %d-word buffer, released together by a spin barrier; path set: %s",
 		*trialFlag, t.n, bitmapWords, bufWords, opNames(pathOps))
 	failed := 0
-	var sets []pcset.Set
+	sets := map[int]pcset.Set{} // by thread index, threads that ran
 	var bitmaps [][]uint64
 	var sum struct{ dups, dupPCs, mismatch, unjudged, records int }
 	for i, s := range race {
@@ -161,7 +181,7 @@ func (t *trial) judge(probe session, race []session, ref session) {
 		if !c.Judged {
 			sum.unjudged++
 		}
-		sets = append(sets, pcset.Of(s.Trace.PCs))
+		sets[i] = pcset.Of(s.Trace.PCs)
 		bitmaps = append(bitmaps, s.Bitmap)
 	}
 	t.m["threads_failed"] = float64(failed)
@@ -176,21 +196,55 @@ func (t *trial) judge(probe session, race []session, ref session) {
 	t.m["max_bit"] = float64(guards.MaxBit(union))
 	t.fresh(probe, union)
 
-	if t.ran("reference", ref) {
-		c := t.check("reference", ref)
-		t.m["ref_dup_records"], t.m["ref_bitmap_mismatch"] = float64(c.DupRecords), check.Bool(c.Mismatch)
-		t.compare(sets, pcset.Of(ref.Trace.PCs))
-		t.r.Note("op results (reference): %s", opResults(pathOps, ref.errnos))
+	if stable, all, ok := t.references(refs); ok {
+		t.compare(sets, stable, all)
+		t.r.Note("op results (reference 0): %s", opResults(pathOps, refs[0].errnos))
 		differ := 0
 		for i, s := range race {
-			if s.err == nil && !slices.Equal(s.errnos, ref.errnos) {
+			if s.err == nil && !slices.Equal(s.errnos, refs[0].errnos) {
 				differ++
 				t.r.Note("thread %d op results differ: %s", i, opResults(pathOps, s.errnos))
+			}
+		}
+		for i, r := range refs[1:] {
+			if !slices.Equal(r.errnos, refs[0].errnos) {
+				differ++
+				t.r.Note("reference %d op results differ: %s", i+1, opResults(pathOps, r.errnos))
 			}
 		}
 		t.m["op_results_differ"] = float64(differ) // (c) compares like with like only when 0
 	}
 	t.r.Metrics("checks", t.m)
+}
+
+// references checks the reference sessions, (a) and (b), and returns the
+// PCs every one of them recorded (the ops' deterministic coverage) and
+// those any recorded; ok is false when one did not run.
+func (t *trial) references(refs []session) (stable, all pcset.Set, ok bool) {
+	var sets []pcset.Set
+	for i, r := range refs {
+		name := fmt.Sprintf("reference %d", i)
+		if !t.ran(name, r) {
+			return nil, nil, false
+		}
+		c := t.check(name, r)
+		t.m["ref_dup_records"] += float64(c.DupRecords)
+		t.m["ref_bitmap_mismatch"] = max(t.m["ref_bitmap_mismatch"], check.Bool(c.Mismatch))
+		sets = append(sets, pcset.Of(r.Trace.PCs))
+	}
+	all = pcset.Union(sets...)
+	stable = all
+	for _, s := range sets {
+		stable = stable.Minus(all.Minus(s))
+	}
+	unstable := all.Minus(stable)
+	t.pcs["ref_unstable"] = unstable
+	t.m["ref_unstable"] = float64(len(unstable))
+	if len(unstable) > 0 {
+		t.r.Note("references: %d PCs in every one, %d in some only (not the ops' deterministic coverage, not judged): %s",
+			len(stable), len(unstable), pcset.List(unstable, listMax))
+	}
+	return stable, all, true
 }
 
 // ran records whether a session could run at all.
@@ -263,27 +317,58 @@ func (t *trial) fresh(probe session, union []uint64) {
 		opNames(probeOps), top, above, kcov.BitmapCount(union))
 }
 
-// compare is (c): the threads' union against the reference.
-func (t *trial) compare(sets []pcset.Set, ref pcset.Set) {
-	d := guards.Compare(sets, ref)
+// compare is (c): each thread, and the threads' union, against the
+// references: ref are the PCs every reference recorded, anyRef those any
+// did. sets holds the threads that ran, by thread index.
+func (t *trial) compare(sets map[int]pcset.Set, ref, anyRef pcset.Set) {
+	threads := slices.Sorted(maps.Keys(sets))
+	all := make([]pcset.Set, 0, len(threads))
+	lostMax, lostSum := 0, 0
+	for _, i := range threads {
+		all = append(all, sets[i])
+		// What the reference recorded and this thread did not: the
+		// thread's own loss, whatever the other threads recorded.
+		lost := ref.Minus(sets[i])
+		t.pcs[fmt.Sprintf("%s%d", refMinusThread, i)] = nonNil(lost)
+		lostMax, lostSum = max(lostMax, len(lost)), lostSum+len(lost)
+		if len(lost) > 0 {
+			t.r.Note("ref - thread %d: %d PCs: %s", i, len(lost), pcset.List(lost, listMax))
+		}
+	}
+	t.m["ref_minus_thread_max"], t.m["ref_minus_thread_sum"] = float64(lostMax), float64(lostSum)
+	d := guards.Compare(all, anyRef)
+	d.RefMinusUnion = ref.Minus(d.Union)
 	t.pcs["ref_minus_union"] = d.RefMinusUnion
 	for _, c := range d.UnionMinusRef {
 		t.pcs["union_minus_ref"] = append(t.pcs["union_minus_ref"], c.PC)
-		if c.N == len(sets) {
+		if c.N == len(all) {
 			t.pcs["union_minus_ref_every_thread"] = append(t.pcs["union_minus_ref_every_thread"], c.PC)
 		}
 	}
 	t.m["pcs_total"], t.m["pcs_ref"] = float64(len(d.Union)), float64(len(ref))
 	t.m["union_minus_ref"], t.m["union_minus_ref_shared"] = float64(len(d.UnionMinusRef)), float64(d.Shared())
 	t.m["ref_minus_union"] = float64(len(d.RefMinusUnion))
-	t.r.Note("union of the threads: %d PCs; reference after the race: %d PCs; union - ref: %d (%d of them in more than one thread); ref - union: %d",
-		len(d.Union), len(ref), len(d.UnionMinusRef), d.Shared(), len(d.RefMinusUnion))
+	t.r.Note("union of the threads: %d PCs; references after the race: %d PCs in every one; union - ref: %d (%d of them in more than one thread); ref - union: %d; ref - thread: at most %d",
+		len(d.Union), len(ref), len(d.UnionMinusRef), d.Shared(), len(d.RefMinusUnion), lostMax)
 	for _, c := range d.UnionMinusRef[:min(listMax, len(d.UnionMinusRef))] {
 		t.r.Note("union - ref: %s in %d threads", pcset.Hex(c.PC), c.N)
 	}
 	if len(d.RefMinusUnion) > 0 {
 		t.r.Note("ref - union: %s", pcset.List(d.RefMinusUnion, listMax))
 	}
+}
+
+// refMinusThread prefixes the per-thread lists in Outcome.PCs:
+// ref_minus_thread/N are the reference's PCs thread N did not record.
+const refMinusThread = "ref_minus_thread/"
+
+// nonNil is s, or an empty set for nil, so that a thread that lost nothing
+// still has its (empty) list in the outcome.
+func nonNil(s pcset.Set) []uint64 {
+	if s == nil {
+		return []uint64{}
+	}
+	return s
 }
 
 // cpusUsed counts the CPUs the racing sessions started or ended on.

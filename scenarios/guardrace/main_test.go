@@ -29,13 +29,19 @@ func sess(start int, pcs []uint64, bits ...int) session {
 	}
 }
 
+// failedOp is s with its first op failed (EPERM).
+func failedOp(s session) session {
+	s.errnos[0] = syscall.EPERM
+	return s
+}
+
 func TestJudge(t *testing.T) {
 	probe := sess(0, []uint64{0xffffffff81000001}, 3)
 	ref := sess(0, []uint64{1, 2, 3}, 10, 11, 12)
 	tests := []struct {
 		name     string
 		race     []session
-		ref      session
+		refs     []session // the reference sessions, one of ref if nil
 		pass     bool
 		metrics  map[string]float64
 		evidence []string
@@ -44,40 +50,116 @@ func TestJudge(t *testing.T) {
 		{
 			name: "clean race",
 			race: []session{sess(0, []uint64{1, 2, 3}, 10, 11, 12), sess(10, []uint64{1, 2, 3, 9}, 10, 11, 12, 13)},
-			ref:  ref, pass: true,
+			pass: true,
 			metrics: map[string]float64{"dup_records": 0, "bitmap_mismatch_threads": 0, "union_minus_ref": 1, "union_minus_ref_shared": 0,
 				"ref_minus_union": 0, "pcs_total": 4, "pcs_ref": 3, "bits_union": 4, "bits_above_probe": 4, "probe_max_bit": 3, "overlap": 1, "cpus_used": 1},
 			evidence: []string{"union - ref: 0x0000000000000009 in 1 threads", "all on at one moment"},
-			pcs:      map[string][]uint64{"union_minus_ref": {9}, "ref_minus_union": nil},
+			pcs:      map[string][]uint64{"union_minus_ref": {9}, "ref_minus_union": nil, "ref_minus_thread/0": {}, "ref_minus_thread/1": {}},
+		},
+		{
+			// The race's usual symptom: one thread records a PC, the other
+			// loses it; the union is complete, so only the per-thread list
+			// shows the loss (the host judges it).
+			name:     "one thread loses a PC another recorded",
+			race:     []session{sess(0, []uint64{1, 3}, 10, 12), sess(10, []uint64{1, 2, 3}, 10, 11, 12)},
+			pass:     true,
+			metrics:  map[string]float64{"ref_minus_union": 0, "ref_minus_thread_max": 1, "ref_minus_thread_sum": 1},
+			evidence: []string{"ref - thread 0: 1 PCs: 0x0000000000000002", "ref - thread: at most 1"},
+			pcs:      map[string][]uint64{"ref_minus_union": nil, "ref_minus_thread/0": {2}, "ref_minus_thread/1": {}},
 		},
 		{
 			name:    "repeated PC and a lost bit",
 			race:    []session{sess(0, []uint64{1, 2, 1}, 10, 11), sess(500, []uint64{1, 2}, 10, 11)},
-			ref:     ref,
 			metrics: map[string]float64{"dup_records": 1, "dup_pcs": 1, "bitmap_mismatch_threads": 1, "ref_minus_union": 1, "overlap": 0},
 			evidence: []string{"thread 0: 0x0000000000000001 recorded 2 times", "ref - union: 0x0000000000000003",
 				"thread 0: no PC recorded twice, bitmap bits set == records: cpu 0->0, 100 us: 3 records, 2 distinct, 1 repeated records, 2 bits set, highest index 11 FAIL",
 				"may not have raced"},
-			pcs: map[string][]uint64{"union_minus_ref": nil, "ref_minus_union": {3}},
+			pcs: map[string][]uint64{"union_minus_ref": nil, "ref_minus_union": {3}, "ref_minus_thread/0": {3}, "ref_minus_thread/1": {3}},
+		},
+		{
+			name:     "a PC recorded twice fails, bits matching records",
+			race:     []session{sess(0, []uint64{1, 2, 3, 1}, 10, 11, 12, 13), sess(10, []uint64{1, 2, 3}, 10, 11, 12)},
+			metrics:  map[string]float64{"dup_records": 1, "dup_pcs": 1, "bitmap_mismatch_threads": 0},
+			evidence: []string{"thread 0: no PC recorded twice, bitmap bits set == records: cpu 0->0, 100 us: 4 records, 3 distinct, 1 repeated records, 4 bits set, highest index 13 FAIL"},
+		},
+		{
+			name:     "bitmap bits != records fails, no PC repeated",
+			race:     []session{sess(0, []uint64{1, 2, 3}, 10, 11, 12), sess(10, []uint64{1, 2, 3}, 10, 11)},
+			metrics:  map[string]float64{"dup_records": 0, "bitmap_mismatch_threads": 1},
+			evidence: []string{"thread 1: no PC recorded twice, bitmap bits set == records: cpu 0->0, 100 us: 3 records, 3 distinct, 0 repeated records, 2 bits set, highest index 11 FAIL"},
+		},
+		{
+			name:     "the reference's bits != records fails",
+			race:     []session{sess(0, []uint64{1, 2, 3}, 10, 11, 12)},
+			refs:     []session{sess(0, []uint64{1, 2, 3}, 10, 11, 12, 13)},
+			metrics:  map[string]float64{"ref_bitmap_mismatch": 1},
+			evidence: []string{"reference 0: no PC recorded twice, bitmap bits set == records: cpu 0->0, 100 us: 3 records, 3 distinct, 0 repeated records, 4 bits set, highest index 13 FAIL"},
+		},
+		{
+			// The host cannot judge (c) then: it makes the trial an error.
+			name:     "a thread's op results differ from the reference's",
+			race:     []session{sess(0, []uint64{1, 2, 3}, 10, 11, 12), failedOp(sess(10, []uint64{1, 2}, 10, 11))},
+			pass:     true,
+			metrics:  map[string]float64{"op_results_differ": 1},
+			evidence: []string{"thread 1 op results differ: statx EPERM"},
+		},
+		{
+			// A PC one reference recorded and another did not is not the
+			// ops' deterministic coverage: a thread without it lost nothing.
+			name:     "a PC only some references recorded is not judged",
+			race:     []session{sess(0, []uint64{1, 2, 3}, 10, 11, 12), sess(10, []uint64{1, 2, 3, 7}, 10, 11, 12, 13)},
+			refs:     []session{ref, sess(0, []uint64{1, 2, 3, 7, 8}, 10, 11, 12, 13, 14), ref},
+			pass:     true,
+			metrics:  map[string]float64{"ref_unstable": 2, "pcs_ref": 3, "ref_minus_thread_max": 0, "union_minus_ref": 0, "op_results_differ": 0},
+			evidence: []string{"references: 3 PCs in every one, 2 in some only"},
+			pcs: map[string][]uint64{"ref_unstable": {7, 8}, "ref_minus_thread/0": {}, "ref_minus_thread/1": {},
+				"union_minus_ref": nil, "ref_minus_union": nil},
+		},
+		{
+			name:     "a stable PC one thread lacks is its loss",
+			race:     []session{sess(0, []uint64{1, 2}, 10, 11), sess(10, []uint64{1, 2, 3}, 10, 11, 12)},
+			refs:     []session{ref, ref, sess(0, []uint64{1, 2, 3, 8}, 10, 11, 12, 13)},
+			pass:     true,
+			metrics:  map[string]float64{"ref_unstable": 1, "ref_minus_thread_max": 1},
+			pcs:      map[string][]uint64{"ref_unstable": {8}, "ref_minus_thread/0": {3}, "ref_minus_thread/1": {}},
+			evidence: []string{"ref - thread 0: 1 PCs: 0x0000000000000003"},
+		},
+		{
+			name:     "a reference's op results differ",
+			race:     []session{sess(0, []uint64{1, 2, 3}, 10, 11, 12), sess(10, []uint64{1, 2, 3}, 10, 11, 12)},
+			refs:     []session{ref, failedOp(sess(0, []uint64{1, 2}, 10, 11))},
+			pass:     true,
+			metrics:  map[string]float64{"op_results_differ": 1},
+			evidence: []string{"reference 1 op results differ: statx EPERM"},
+		},
+		{
+			name:     "a reference that did not run fails the trial",
+			race:     []session{sess(0, []uint64{1, 2, 3}, 10, 11, 12)},
+			refs:     []session{ref, {err: errors.New("kcov UNIQUE_ENABLE(16384): device or resource busy")}},
+			evidence: []string{"reference 1: session ran: kcov UNIQUE_ENABLE(16384): device or resource busy FAIL"},
 		},
 		{
 			name:     "a thread that did not run fails the trial",
 			race:     []session{sess(0, []uint64{1, 2, 3}, 10, 11, 12), {err: errors.New("kcov UNIQUE_ENABLE(16384): device or resource busy")}},
-			ref:      ref,
 			metrics:  map[string]float64{"threads_failed": 1},
 			evidence: []string{"thread 1: session ran: kcov UNIQUE_ENABLE(16384): device or resource busy FAIL"},
+			pcs:      map[string][]uint64{"ref_minus_thread/0": {}},
 		},
 		{
 			name:    "reference repeats",
 			race:    []session{sess(0, []uint64{1, 2, 3}, 10, 11, 12)},
-			ref:     sess(0, []uint64{1, 2, 3, 3}, 10, 11, 12),
+			refs:    []session{ref, sess(0, []uint64{1, 2, 3, 3}, 10, 11, 12)},
 			metrics: map[string]float64{"ref_dup_records": 1},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := &trial{m: map[string]float64{}, n: len(tt.race), pcs: map[string][]uint64{}}
-			tr.judge(probe, tt.race, tt.ref)
+			refs := tt.refs
+			if refs == nil {
+				refs = []session{ref}
+			}
+			tr.judge(probe, tt.race, refs)
 			all := strings.Join(tr.r.Evidence, "\n")
 			if tr.r.OK() != tt.pass {
 				t.Errorf("pass = %v, want %v:\n%s", tr.r.OK(), tt.pass, all)
@@ -88,8 +170,16 @@ func TestJudge(t *testing.T) {
 				}
 			}
 			for k, want := range tt.pcs {
-				if got := tr.pcs[k]; !slices.Equal(got, want) {
-					t.Errorf("pcs[%s] = %v, want %v", k, got, want)
+				got, ok := tr.pcs[k]
+				if !slices.Equal(got, want) || strings.HasPrefix(k, refMinusThread) && (!ok || got == nil) {
+					t.Errorf("pcs[%s] = %#v (present %v), want %#v", k, got, ok, want)
+				}
+			}
+			if tt.pcs != nil {
+				for k := range tr.pcs {
+					if _, ok := tt.pcs[k]; strings.HasPrefix(k, refMinusThread) && !ok {
+						t.Errorf("pcs[%s] sent for a thread that did not run", k)
+					}
 				}
 			}
 			for _, want := range tt.evidence {

@@ -117,6 +117,9 @@ func prepare(list []op) (*kcov.Device, *scratch, error) {
 	if err := blockSIGURG(); err != nil {
 		return nil, nil, err
 	}
+	if err := ownFiles(); err != nil {
+		return nil, nil, err
+	}
 	d, err := kcov.Open("")
 	if err != nil {
 		return nil, nil, err
@@ -138,6 +141,20 @@ func cpu() int {
 	var c uint32
 	unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&c)), 0, 0)
 	return int(c)
+}
+
+// ownFiles gives the calling thread its own copy of the process's file
+// table (unshare CLONE_FILES). The ops open and close fds; in one shared
+// table the threads' fd numbers, and so close's branches (whether the
+// closed fd is below the table's next free one), would depend on how the
+// threads interleave. In a table of its own every session, reference or
+// racing thread, gets the same numbers. The thread never returns to the Go
+// runtime's pool: it ends with its session.
+func ownFiles() error {
+	if err := unix.Unshare(unix.CLONE_FILES); err != nil {
+		return fmt.Errorf("unshare CLONE_FILES: %w", err)
+	}
+	return nil
 }
 
 // blockSIGURG blocks the Go runtime's preemption signal on the calling
