@@ -40,7 +40,8 @@ type run struct {
 	class     check.Class
 	r         check.Report
 	m         map[string]float64
-	saturated map[string][]bool // trace mode, by workload, in sweepSizes order
+	saturated map[string][]bool      // trace mode, by workload, in sweepSizes order
+	counts    map[string][][2]uint64 // trace mode: trace[0] and capacity, likewise
 	slots     slotTally
 	dedup     dedupTally
 }
@@ -55,7 +56,7 @@ func measure(o *scenarios.Outcome, kernel string) error {
 		return err
 	}
 	defer e.Close()
-	s := &run{class: class, m: o.Metrics, saturated: map[string][]bool{}}
+	s := &run{class: class, m: o.Metrics, saturated: map[string][]bool{}, counts: map[string][][2]uint64{}}
 	s.m["pipe_capacity"] = float64(e.pipeSize)
 	parts := []struct {
 		name   string

@@ -90,7 +90,39 @@ func (s *run) sweep(e *env) error {
 		}
 	}
 	s.checkMonotonic(ws)
+	s.checkFilled(ws)
 	return nil
+}
+
+// checkFilled: a workload that records more than a buffer holds (its
+// count in the largest buffer says so) fills that buffer to its last slot:
+// trace[0] equals the capacity, no less (a slot lost) and no more.
+func (s *run) checkFilled(ws []workload) {
+	ok, judged := true, 0
+	var parts []string
+	for _, w := range ws {
+		c := s.counts[w.name]
+		if len(c) < 2 {
+			continue
+		}
+		largest := c[len(c)-1][0]
+		for i, sc := range c[:len(c)-1] {
+			count, capacity := sc[0], sc[1]
+			if largest <= capacity {
+				continue
+			}
+			judged++
+			if count != capacity {
+				ok = false
+				parts = append(parts, fmt.Sprintf("%s@%d: trace[0]=%d, capacity %d (the workload records %d)", w.name, sweepSizes[i], count, capacity, largest))
+			}
+		}
+	}
+	detail := fmt.Sprintf("%d overflowing samples filled to capacity", judged)
+	if !ok {
+		detail = strings.Join(parts, "; ")
+	}
+	s.r.Check("trace mode: an overflowing workload fills the buffer to its last slot", ok && judged > 0, detail)
 }
 
 func (s *run) sweepSize(ws []workload, words int) error {
@@ -111,6 +143,7 @@ func (s *run) sweepSize(ws []workload, words int) error {
 		s.m["dup_ratio/"+key] = t.prof.DupRatio()
 		s.slots.add(key, t)
 		s.saturated[w.name] = append(s.saturated[w.name], t.prof.Saturated)
+		s.counts[w.name] = append(s.counts[w.name], [2]uint64{t.count, uint64(t.capacity)})
 		line := fmt.Sprintf("%s: trace %d/%d words%s, %d distinct PCs, dup ratio %.3f",
 			key, t.count, t.capacity, satMark(t.prof.Saturated), t.prof.Distinct, t.prof.DupRatio())
 		if s.class == check.Unique {
