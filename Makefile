@@ -29,8 +29,8 @@ e2e: deps ## every test without -short: real kernel builds (cached), QEMU boots,
 e2e-full: deps ## e2e plus the kernels CI builds only when cached (v2-nounique, ...)
 	KCOVLAB_E2E_FULL=1 KCOVLAB_E2E=1 $(GO) test -count=1 -timeout 170m -v ./...
 
-faults: deps ## fault injection on a cached kernel (vanilla, else v2; never builds one): QEMU killed or stopped, SSH cut, signals, port clash, full disk, bad flags
-	KCOVLAB_E2E=1 $(GO) test -count=1 -timeout 20m -v -run 'TestFaults|TestCancelLeavesNoQEMU' ./e2e/
+faults: deps ## fault injection on cached kernels: QEMU killed or stopped, SSH cut, signals, port clash, full disk, bad flags, a panicking kernel, interrupted builds (a v2 mutant, incremental), a bisect whose QEMU dies
+	KCOVLAB_E2E=1 $(GO) test -count=1 -timeout 40m -v -run 'TestFaults|TestCancelLeavesNoQEMU|TestBuildFaults|TestBisectRetriesKilledQEMU' ./e2e/
 
 mutants: deps build ## the mutation suite on v2: 13 known-bad kcov.c edits, each must turn its judging scenario red (MUTANTFLAGS=--only a,b)
 	$(KCOVLAB) mutants $(MUTANTFLAGS)

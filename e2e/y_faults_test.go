@@ -1,6 +1,7 @@
-// This file's name sorts after series_test.go on purpose: go test runs a
-// package's tests in file order, so on an empty cache the kernel these
-// tests need (vanilla, else v2) is built by TestSeriesKernels first.
+// This file's name sorts after series_test.go and x_mutants_test.go on
+// purpose: go test runs a package's tests in file order, so on an empty
+// cache the kernels these tests need (vanilla, else v2; the boot-panic
+// mutant) are built first.
 package e2e
 
 import (
@@ -338,6 +339,20 @@ func faultRows(kernel string) []fault {
 				return port != 0 && err == nil && strings.Contains(string(out), strconv.Itoa(port))
 			},
 			code: 3, kind: "infra", message: "guest lost: the SSH connection was lost during overflow", check: notRun, limit: 15 * time.Second},
+		fault{name: "guest program hangs", how: "overflow given 3 s (--scenario-timeout 3s): to the lab its program hangs",
+			args: append(scen, "--scenario-timeout", "3s"),
+			code: 3, kind: "infra", message: "guest lost: ", check: notRun, limit: 90 * time.Second},
+		fault{name: "kernel panics at boot", how: "v2 with the boot-panic mutant (kcov_init() panics; built by the mutation suite)",
+			args: []string{"run", "--kernel", "v2", "--accel", "tcg", "--scenario", "smoke"},
+			setup: func(t *testing.T, args *[]string, _ *[]string) {
+				mutant := filepath.Join(fixedSrc, "patches", "mutants", "v2", "11-boot-panic.patch")
+				o := lab.Options{Kernel: "v2", Mutant: mutant}
+				if ok, _ := lab.Built(context.Background(), o); !ok {
+					t.Skip("the boot-panic mutant is not built (make mutants, or the e2e mutation suite, builds it)")
+				}
+				*args = append(*args, "--mutant", mutant)
+			},
+			code: 3, kind: "boot", message: "boot failed", limit: 90 * time.Second},
 	)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		name := map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}[sig]

@@ -1,6 +1,7 @@
-// This file's name sorts after series_test.go on purpose: go test runs a
-// package's tests in file order, so on an empty cache the kernel these
-// tests need (vanilla, else v2) is built by TestSeriesKernels first.
+// This file's name sorts after series_test.go and x_mutants_test.go on
+// purpose: go test runs a package's tests in file order, so on an empty
+// cache the kernels these tests need (vanilla, else v2; the boot-panic
+// mutant) are built first.
 package e2e
 
 import (
