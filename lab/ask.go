@@ -137,7 +137,7 @@ func Ask(ctx context.Context, ao AskOptions) (*Answer, error) {
 }
 
 func (ao *AskOptions) defaults() error {
-	if err := ao.Options.defaults(); err != nil {
+	if err := ao.Options.Defaults(); err != nil {
 		return err
 	}
 	if ao.run == nil {
@@ -237,10 +237,10 @@ func (a *asker) findf(format string, args ...any) {
 // buildOnly builds (or takes from the cache) the kernel opts name, without
 // booting it.
 func buildOnly(ctx context.Context, opts Options) (*kbuild.Kernel, results.Kernel, error) {
-	if err := opts.defaults(); err != nil {
+	if err := opts.Defaults(); err != nil {
 		return nil, results.Kernel{}, &UsageError{err.Error()}
 	}
-	def, err := opts.kernelDef()
+	def, err := opts.KernelDef()
 	if err != nil {
 		return nil, results.Kernel{}, err
 	}

@@ -56,7 +56,7 @@ type BisectOptions struct {
 var ErrBisectUndecided = errors.New("bisect undecided: the change is among commits that could not be judged")
 
 func (bo *BisectOptions) defaults() error {
-	if err := bo.Options.defaults(); err != nil {
+	if err := bo.Options.Defaults(); err != nil {
 		return &UsageError{err.Error()}
 	}
 	if bo.KernelSrc == "" {

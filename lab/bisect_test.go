@@ -523,10 +523,10 @@ func TestBisectKernels(t *testing.T) {
 	}
 
 	o := bo.Options
-	if err := o.defaults(); err != nil {
+	if err := o.Defaults(); err != nil {
 		t.Fatal(err)
 	}
-	def, err := o.kernelDef()
+	def, err := o.KernelDef()
 	if err != nil {
 		t.Fatal(err)
 	}

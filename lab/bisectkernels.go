@@ -49,7 +49,7 @@ func (bo *BisectOptions) kernelsOf(ctx context.Context, repo *gitbisect.Repo, co
 	if len(commits) == 0 {
 		return nil, nil
 	}
-	def, err := bo.kernelDef()
+	def, err := bo.KernelDef()
 	if err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ var BisectFixture = gitbisect.Fixture{
 // kernels stay in the cache across remakes.
 func MakeBisectTree(ctx context.Context, bt BisectTreeOptions) (*BisectTree, error) {
 	o := bt.Options
-	if err := o.defaults(); err != nil {
+	if err := o.Defaults(); err != nil {
 		return nil, &UsageError{err.Error()}
 	}
 	if o.Series == "" && o.Kernel == "" {
@@ -72,14 +72,14 @@ func MakeBisectTree(ctx context.Context, bt BisectTreeOptions) (*BisectTree, err
 	if err != nil {
 		return nil, err
 	}
-	def, err := o.kernelDef()
+	def, err := o.KernelDef()
 	if err != nil {
 		return nil, err
 	}
 	if def.Series == "" {
 		return nil, &UsageError{fmt.Sprintf("kernel %s has no series to make commits of", def.Name)}
 	}
-	s, err := def.loadSeries(ctx, o.ModuleDir)
+	s, err := def.LoadSeries(ctx, o.ModuleDir)
 	if err != nil {
 		return nil, err
 	}

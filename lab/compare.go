@@ -95,7 +95,7 @@ func Compare(ctx context.Context, co CompareOptions) (*CompareResult, error) {
 // the options of kernel A's and kernel B's runs.
 func (co *CompareOptions) prepare() ([2]Options, error) {
 	var sides [2]Options
-	if err := co.Options.defaults(); err != nil {
+	if err := co.Options.Defaults(); err != nil {
 		return sides, &UsageError{err.Error()}
 	}
 	if co.Runs == 0 {
@@ -107,7 +107,7 @@ func (co *CompareOptions) prepare() ([2]Options, error) {
 	if co.KernelA == "" || co.KernelB == "" {
 		return sides, &UsageError{"compare needs two kernels, A and B (see `kcovlab kernels`)"}
 	}
-	if _, err := selectScenarios(co.Scenarios); err != nil {
+	if _, err := SelectScenarios(co.Scenarios); err != nil {
 		return sides, err
 	}
 	if co.run == nil {
@@ -135,7 +135,7 @@ func sideOptions(base Options, kernel string) (Options, error) {
 	} else {
 		return o, err
 	}
-	if _, err := o.kernelDef(); err != nil {
+	if _, err := o.KernelDef(); err != nil {
 		return o, err
 	}
 	return o, nil
@@ -183,7 +183,7 @@ func sampleOf(res *results.Result, err error, seq, round int) report.ABSample {
 		s.RunID = res.RunID
 	}
 	if err != nil && !errors.Is(err, ErrScenarioFailed) {
-		s.Verdict, s.ErrorKind, s.Error = report.Unfinished, errorKind(err), err.Error()
+		s.Verdict, s.ErrorKind, s.Error = report.Unfinished, ErrorKind(err), err.Error()
 		if res != nil && res.ErrorKind != "" {
 			s.ErrorKind = res.ErrorKind
 		}
@@ -244,7 +244,7 @@ func stopsCompare(err error) bool {
 	if errors.As(err, &ie) && slices.Contains([]string{"toolchain", "image", "results"}, ie.Stage) {
 		return true
 	}
-	return slices.Contains([]string{"build", "series", "cancelled"}, errorKind(err))
+	return slices.Contains([]string{"build", "series", "cancelled"}, ErrorKind(err))
 }
 
 // verdict is Compare's error once every run was done.

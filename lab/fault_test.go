@@ -107,8 +107,8 @@ func TestAfterGuest(t *testing.T) {
 	g := &guest{lost: &GuestLostError{Reason: "hung"}, during: "overflow"}
 	err := r.afterGuest(context.Background(), g, 0)
 	var ie *InfraError
-	if !errors.As(err, &ie) || errorKind(err) != "infra" {
-		t.Fatalf("err = %v (kind %s), want a lab fault", err, errorKind(err))
+	if !errors.As(err, &ie) || ErrorKind(err) != "infra" {
+		t.Fatalf("err = %v (kind %s), want a lab fault", err, ErrorKind(err))
 	}
 	s := r.res.Scenarios
 	if s[0].ErrorKind != "" || s[1].ErrorKind != results.ErrorLab || !strings.Contains(s[1].Error, "guest lost: hung") ||
@@ -152,7 +152,7 @@ func TestQEMUGoneBeforeSSH(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			err := qemuGone(tt.console, 2222, tt.exit)
 			var pc *PortClashError
-			got := errorKind(err)
+			got := ErrorKind(err)
 			if errors.As(err, &pc) {
 				got = "port"
 			}
@@ -178,8 +178,8 @@ func TestErrorKindOrder(t *testing.T) {
 		{&InfraError{Stage: "vm", Err: &GuestLostError{Reason: "hung"}}, "infra"},
 	}
 	for _, tt := range tests {
-		if got := errorKind(tt.err); got != tt.want {
-			t.Errorf("errorKind(%v) = %s, want %s", tt.err, got, tt.want)
+		if got := ErrorKind(tt.err); got != tt.want {
+			t.Errorf("ErrorKind(%v) = %s, want %s", tt.err, got, tt.want)
 		}
 	}
 }

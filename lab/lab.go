@@ -90,14 +90,14 @@ type Options struct {
 // ErrScenarioFailed, *kbuild.BuildError, *BootError and *InfraError tell
 // whose fault it was.
 func Run(ctx context.Context, opts Options) (*results.Result, error) {
-	if err := opts.defaults(); err != nil {
+	if err := opts.Defaults(); err != nil {
 		return nil, &UsageError{err.Error()}
 	}
-	selected, err := selectScenarios(opts.Scenarios)
+	selected, err := SelectScenarios(opts.Scenarios)
 	if err != nil {
 		return nil, err
 	}
-	def, err := opts.kernelDef()
+	def, err := opts.KernelDef()
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,9 @@ func Run(ctx context.Context, opts Options) (*results.Result, error) {
 	return r.do(ctx)
 }
 
-func selectScenarios(names []string) ([]scenarios.Scenario, error) {
+// SelectScenarios resolves scenario names (see scenarios.Select) in order;
+// an unknown name is an error that lists the known ones.
+func SelectScenarios(names []string) ([]scenarios.Scenario, error) {
 	var out []scenarios.Scenario
 	for _, n := range names {
 		s, err := scenarios.Select(n)
@@ -117,7 +119,9 @@ func selectScenarios(names []string) ([]scenarios.Scenario, error) {
 	return out, nil
 }
 
-func (o *Options) defaults() error {
+// Defaults fills in the zero options with their defaults and checks them;
+// Run, and every verb before its first run, calls it.
+func (o *Options) Defaults() error {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -166,12 +170,12 @@ func (o *Options) defaults() error {
 	return o.validate()
 }
 
-// kernelDef resolves Kernel, Series, Exclude and Fragments into one
+// KernelDef resolves Kernel, Series, Exclude and Fragments into one
 // definition. --series v2 means the named kernel v2; any other --series is a
 // custom series (mbox, directory or REPO:RANGE) built with
 // CONFIG_KCOV_UNIQUE=y. A local tree without either is the kernel "local"
 // (the tree as it is, vanilla's fragments).
-func (o *Options) kernelDef() (KernelDef, error) {
+func (o *Options) KernelDef() (KernelDef, error) {
 	def, err := o.namedDef()
 	if err != nil {
 		return def, err
@@ -276,10 +280,10 @@ func FindModuleDir() (string, error) {
 // inputs it would be built from today (source, series, fragments,
 // compiler), without building or applying anything.
 func Built(ctx context.Context, opts Options) (bool, error) {
-	if err := opts.defaults(); err != nil {
+	if err := opts.Defaults(); err != nil {
 		return false, &UsageError{err.Error()}
 	}
-	def, err := opts.kernelDef()
+	def, err := opts.KernelDef()
 	if err != nil {
 		return false, err
 	}

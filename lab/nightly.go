@@ -47,7 +47,7 @@ func Nightly(ctx context.Context, no NightlyOptions) (*NightlyResult, error) {
 	if len(no.Scenarios) == 0 {
 		no.Scenarios = scenarios.Names()
 	}
-	if err := no.defaults(); err != nil {
+	if err := no.Defaults(); err != nil {
 		return nil, &UsageError{err.Error()}
 	}
 	if len(no.Kernels) == 0 {
