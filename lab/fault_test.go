@@ -183,28 +183,3 @@ func TestErrorKindOrder(t *testing.T) {
 		}
 	}
 }
-
-// A bisect step whose QEMU was killed (at boot or mid-scenario) is retried
-// as the lab's failure, never judged; a full disk stops the bisect.
-func TestBisectRetriesLabFaults(t *testing.T) {
-	bo := &BisectOptions{OnCrash: BisectBad, OnBootError: BisectSkip}
-	killed := &vm.ExitError{Code: -1, Signal: syscall.SIGKILL}
-	atBoot := qemuGone(filepath.Join(t.TempDir(), "none"), 2222, killed)
-	if c := bo.classify(context.Background(), "abc", nil, atBoot); !c.retry {
-		t.Errorf("QEMU killed at boot: %+v, want a retry", c)
-	}
-	mid := &InfraError{Stage: "vm", Err: &GuestLostError{Reason: "QEMU died", Err: killed}}
-	if c := bo.classify(context.Background(), "abc", nil, mid); !c.retry {
-		t.Errorf("QEMU killed mid-scenario: %+v, want a retry", c)
-	}
-	full := &kbuild.DiskFullError{Path: "/c", Err: &kbuild.BuildError{Stage: "make", Err: io.ErrShortWrite}}
-	if c := bo.classify(context.Background(), "abc", nil, full); c.retry || c.err == nil || c.Verdict != "" {
-		t.Errorf("disk full: %+v, want the bisect stopped", c)
-	}
-	res := &results.Result{Kernel: results.Kernel{SourceID: "git:abc"}, Scenarios: []results.Scenario{
-		{Name: "smoke", Verdict: results.Error, ErrorKind: results.ErrorLab, Error: "not run: the lab lost the guest"}}}
-	bo.Scenario = "smoke"
-	if c := bo.classify(context.Background(), "abc", res, ErrScenarioFailed); !c.retry {
-		t.Errorf("scenario lost by the lab: %+v, want a retry", c)
-	}
-}

@@ -105,8 +105,7 @@ func Run(ctx context.Context, opts Options) (*results.Result, error) {
 	return r.do(ctx)
 }
 
-// SelectScenarios resolves scenario names (see scenarios.Select) in order;
-// an unknown name is an error that lists the known ones.
+// SelectScenarios resolves scenario names (see scenarios.Select), in order.
 func SelectScenarios(names []string) ([]scenarios.Scenario, error) {
 	var out []scenarios.Scenario
 	for _, n := range names {
