@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/kcovlab/kcovlab/bisect"
 	"io"
 	"os"
 	"os/signal"
@@ -24,7 +25,7 @@ const exitUndecided = 1
 
 // bisectFlags registers the flags bisect and bisect-step share and returns
 // a function that finishes the options once the flags are parsed.
-func bisectFlags(fs *flag.FlagSet, bo *lab.BisectOptions, stderr io.Writer) (verbose *bool, finish func() error) {
+func bisectFlags(fs *flag.FlagSet, bo *bisect.Options, stderr io.Writer) (verbose *bool, finish func() error) {
 	verbose = commonFlags(fs, &bo.Options, stderr)
 	fs.StringVar(&bo.Scenario, "scenario", "", "the scenario that judges each commit (kcovlab scenarios lists them)")
 	fs.StringVar(&bo.Check, "check", "", "judge on a metric of the scenario instead of its verdict: METRIC OP NUMBER, e.g. 'errno==0'")
@@ -43,20 +44,20 @@ func bisectFlags(fs *flag.FlagSet, bo *lab.BisectOptions, stderr io.Writer) (ver
 			bo.Retries = -1
 		}
 		var err error
-		if bo.OnBuildError, err = lab.ParseBisectPolicy("--on-build-error", *onBuild); err != nil {
+		if bo.OnBuildError, err = bisect.ParsePolicy("--on-build-error", *onBuild); err != nil {
 			return err
 		}
-		if bo.OnBootError, err = lab.ParseBisectPolicy("--on-boot-error", *onBoot); err != nil {
+		if bo.OnBootError, err = bisect.ParsePolicy("--on-boot-error", *onBoot); err != nil {
 			return err
 		}
-		bo.OnCrash, err = lab.ParseBisectPolicy("--on-crash", *onCrash)
+		bo.OnCrash, err = bisect.ParsePolicy("--on-crash", *onCrash)
 		return err
 	}
 }
 
 func cmdBisect(args []string, stdout, stderr io.Writer, runner labRunner) int {
 	fs := flag.NewFlagSet("bisect", flag.ContinueOnError)
-	var bo lab.BisectOptions
+	var bo bisect.Options
 	fs.StringVar(&bo.Good, "good", "", "revision where the scenario passes (the check holds)")
 	fs.StringVar(&bo.Bad, "bad", "", "revision where it does not; either may be the newer one")
 	dryRun := fs.Bool("dry-run", false, "list the commits the bisect may build and which kernels are cached; build nothing")
@@ -79,11 +80,11 @@ func cmdBisect(args []string, stdout, stderr io.Writer, runner labRunner) int {
 	if *dryRun {
 		return in.code(listBisectKernels(ctx, bo, stdout, stderr))
 	}
-	_, err := lab.Bisect(ctx, bo)
+	_, err := bisect.Bisect(ctx, bo)
 	switch {
 	case err == nil:
 		return in.code(exitPass)
-	case errors.Is(err, lab.ErrBisectUndecided):
+	case errors.Is(err, bisect.ErrUndecided):
 		return in.code(exitUndecided)
 	case errors.Is(err, gitbisect.ErrDirty), errors.Is(err, gitbisect.ErrBisecting), errors.Is(err, gitbisect.ErrNotRepo):
 		fmt.Fprintf(stderr, "kcovlab: %v\n", err)
@@ -96,7 +97,7 @@ func cmdBisect(args []string, stdout, stderr io.Writer, runner labRunner) int {
 // 0 good, 1 bad (swapped with --invert), 125 skip, 128 stop the bisect.
 func cmdBisectStep(args []string, stdout, stderr io.Writer, runner labRunner) int {
 	fs := flag.NewFlagSet("bisect-step", flag.ContinueOnError)
-	var bo lab.BisectOptions
+	var bo bisect.Options
 	invert := fs.Bool("invert", false, "the good revision is the newer one (git bisect start --term-old broken --term-new fixed): exit 1 for good, 0 for bad")
 	verbose, finish := bisectFlags(fs, &bo, stderr)
 	if err := fs.Parse(args); err != nil {
@@ -113,8 +114,8 @@ func cmdBisectStep(args []string, stdout, stderr io.Writer, runner labRunner) in
 	bo.Log, bo.Out = newLogger(stderr, *verbose), stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := lab.BisectStepAt(ctx, bo)
-	code := lab.BisectExitCode(st, err, *invert)
+	st, err := bisect.StepAt(ctx, bo)
+	code := bisect.ExitCode(st, err, *invert)
 	if err != nil {
 		fmt.Fprintf(stderr, "kcovlab bisect-step: stopping the bisect: %v\n", err)
 	}
@@ -133,7 +134,7 @@ func cmdBisectStep(args []string, stdout, stderr io.Writer, runner labRunner) in
 
 func cmdBisectTree(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bisect-tree", flag.ContinueOnError)
-	var bt lab.BisectTreeOptions
+	var bt bisect.TreeOptions
 	fs.StringVar(&bt.Series, "series", "", "series to commit: v2, v4 (shipped in patches/), an mbox, a dir of .patch files or REPO:RANGE")
 	fs.StringVar(&bt.Kernel, "kernel", "", "a named kernel whose series to commit (instead of --series)")
 	fs.IntVar(&bt.FixtureAfter, "fixture-after", 0, "after this patch, add a commit that does not build and its revert (0: none)")
@@ -155,7 +156,7 @@ func cmdBisectTree(args []string, stdout, stderr io.Writer) int {
 	bt.Log = newLogger(stderr, *verbose)
 	ctx, in := withInterrupts(stderr)
 	defer in.stop()
-	tree, err := lab.MakeBisectTree(ctx, bt)
+	tree, err := bisect.MakeTree(ctx, bt)
 	if err != nil {
 		return in.code(exitCode(err, stderr))
 	}
@@ -163,8 +164,8 @@ func cmdBisectTree(args []string, stdout, stderr io.Writer) int {
 	return exitPass
 }
 
-func listBisectKernels(ctx context.Context, bo lab.BisectOptions, stdout, stderr io.Writer) int {
-	ks, err := lab.BisectKernels(ctx, bo)
+func listBisectKernels(ctx context.Context, bo bisect.Options, stdout, stderr io.Writer) int {
+	ks, err := bisect.Kernels(ctx, bo)
 	if err != nil {
 		return exitCode(err, stderr)
 	}

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/kcovlab/kcovlab/compare"
+	"github.com/kcovlab/kcovlab/nightly"
 	"io"
 	"log/slog"
 	"os"
@@ -187,7 +189,7 @@ func parseExclude(v string) ([]int, error) {
 
 func cmdNightly(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("nightly", flag.ContinueOnError)
-	var no lab.NightlyOptions
+	var no nightly.Options
 	kernels := fs.String("kernels", "", "comma-separated kernels (default: every named kernel)")
 	scen := fs.String("scenario", "", "comma-separated scenarios (default: all)")
 	fs.Float64Var(&no.Tolerance, "tolerance", 0.10, "relative change of a metric that counts as moved")
@@ -207,13 +209,13 @@ func cmdNightly(args []string, stdout, stderr io.Writer) int {
 	no.Log, no.Out, no.Color = newLogger(stderr, *verbose), stdout, isTerminal(stdout)
 	ctx, in := withInterrupts(stderr)
 	defer in.stop()
-	_, err := lab.Nightly(ctx, no)
+	_, err := nightly.Nightly(ctx, no)
 	return in.code(exitCode(err, stderr))
 }
 
 func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	var co lab.CompareOptions
+	var co compare.Options
 	scen := fs.String("scenario", "smoke", "comma-separated scenarios every run runs (see: kcovlab scenarios)")
 	fs.IntVar(&co.Runs, "runs", 5, "runs per kernel, each a fresh boot (4 or more for a p-value below 0.05)")
 	verbose := commonFlags(fs, &co.Options, stderr)
@@ -241,7 +243,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	co.Log, co.Out, co.Color = newLogger(stderr, *verbose), stdout, isTerminal(stdout)
 	ctx, in := withInterrupts(stderr)
 	defer in.stop()
-	_, err = lab.Compare(ctx, co)
+	_, err = compare.Compare(ctx, co)
 	return in.code(exitCode(err, stderr))
 }
 
