@@ -5,13 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/kcovlab/kcovlab/bisect"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
+	"github.com/kcovlab/kcovlab/bisect"
 	"github.com/kcovlab/kcovlab/internal/gitbisect"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/lab"
@@ -91,77 +88,6 @@ func cmdBisect(args []string, stdout, stderr io.Writer, runner labRunner) int {
 		return exitUsage
 	}
 	return in.code(exitCode(err, stderr))
-}
-
-// cmdBisectStep judges the checked-out commit for `git bisect run`: exit
-// 0 good, 1 bad (swapped with --invert), 125 skip, 128 stop the bisect.
-func cmdBisectStep(args []string, stdout, stderr io.Writer, runner labRunner) int {
-	fs := flag.NewFlagSet("bisect-step", flag.ContinueOnError)
-	var bo bisect.Options
-	invert := fs.Bool("invert", false, "the good revision is the newer one (git bisect start --term-old broken --term-new fixed): exit 1 for good, 0 for bad")
-	verbose, finish := bisectFlags(fs, &bo, stderr)
-	if err := fs.Parse(args); err != nil {
-		return gitbisect.ExitAbort
-	}
-	if err := finish(); err != nil || fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "kcovlab bisect-step: %v (arguments %q)\n", err, fs.Args())
-		return gitbisect.ExitAbort
-	}
-	if bo.KernelSrc == "" {
-		bo.KernelSrc = "."
-	}
-	bo.Runner = runner
-	bo.Log, bo.Out = newLogger(stderr, *verbose), stdout
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	st, err := bisect.StepAt(ctx, bo)
-	code := bisect.ExitCode(st, err, *invert)
-	if err != nil {
-		fmt.Fprintf(stderr, "kcovlab bisect-step: stopping the bisect: %v\n", err)
-	}
-	if st != nil {
-		fmt.Fprintf(stdout, "%s %s: %s", st.Commit, st.Subject, st.Verdict)
-		if st.Split != "" {
-			fmt.Fprintf(stdout, " (%s)", st.Split)
-		}
-		if st.Why != "" {
-			fmt.Fprintf(stdout, ": %s", st.Why)
-		}
-		fmt.Fprintf(stdout, " -> exit %d\n", code)
-	}
-	return code
-}
-
-func cmdBisectTree(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bisect-tree", flag.ContinueOnError)
-	var bt bisect.TreeOptions
-	fs.StringVar(&bt.Series, "series", "", "series to commit: v2, v4 (shipped in patches/), an mbox, a dir of .patch files or REPO:RANGE")
-	fs.StringVar(&bt.Kernel, "kernel", "", "a named kernel whose series to commit (instead of --series)")
-	fs.IntVar(&bt.FixtureAfter, "fixture-after", 0, "after this patch, add a commit that does not build and its revert (0: none)")
-	exclude := fs.String("exclude", "", "comma-separated patch numbers to leave out of the series")
-	verbose := commonFlags(fs, &bt.Options, stderr)
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "kcovlab bisect-tree: give the directory to create, e.g. kcovlab bisect-tree --series v2 /tmp/linux-v2")
-		return exitUsage
-	}
-	bt.Dir = fs.Arg(0)
-	var err error
-	if bt.Exclude, err = parseExclude(*exclude); err != nil {
-		fmt.Fprintf(stderr, "kcovlab bisect-tree: %v\n", err)
-		return exitUsage
-	}
-	bt.Log = newLogger(stderr, *verbose)
-	ctx, in := withInterrupts(stderr)
-	defer in.stop()
-	tree, err := bisect.MakeTree(ctx, bt)
-	if err != nil {
-		return in.code(exitCode(err, stderr))
-	}
-	tree.Text(stdout)
-	return exitPass
 }
 
 func listBisectKernels(ctx context.Context, bo bisect.Options, stdout, stderr io.Writer) int {
