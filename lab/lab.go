@@ -1,18 +1,35 @@
-// Package lab wires kcovlab together: it builds (or finds in the cache) a
+// Package lab is one run of kcovlab: it builds (or finds in the cache) a
 // KCOV kernel and a u-root guest image, boots them in QEMU, runs scenarios
-// over SSH and writes the run directory. cmd/kcovlab only parses flags and
-// calls Run; everything it needs is in Options. Nightly runs every kernel
-// with every scenario; Compare runs two kernels many times, interleaved, and
-// tests every metric for a difference (CompareMetrics does the statistics
-// alone, over runs already made); Ask answers a reviewer's question with
-// such runs. Bisect drives git bisect over a local tree with one Run per
-// step (BisectStepAt is one step, for `git bisect run`), and
-// MakeBisectTree turns a series into commits.
+// over SSH (with their trials and host-side judging) and writes the run
+// directory. Everything a run needs is in Options; Run does it.
+//
+// Its exported surface:
+//   - Run and Options: one run, and the options' Defaults;
+//   - kernel definitions and their resolution: Kernels, KernelNames,
+//     LookupKernel, KernelDef, Options.KernelDef, and the kernel alone,
+//     without booting it: Built, BuildKernel, BuiltKernels, KernelSource,
+//     KernelSpec;
+//   - scenarios: SelectScenarios;
+//   - typed errors that say whose fault a failure was (BuildError comes
+//     from internal/kbuild): BootError, KernelCrash, ScenarioError,
+//     InfraError, GuestLostError, PortClashError, CancelledError,
+//     UsageError, UnknownKernelError, ErrScenarioFailed,
+//     ErrNothingChecked, and ErrorKind, the name result.json gives them;
+//     FindCrash and GuiltyFrame read a crash off the console;
+//   - small helpers and constants of the command: DefaultCacheDir,
+//     CheckCacheDir, FindModuleDir, MutantName, SelftestID, MinMemoryMB,
+//     FaultPortEnv, Version.
+//
+// It owns the kernel, the image, the VM and the SSH channel: it is the only
+// package above them that imports internal/vm, internal/sshlink or images.
+// It must not know the verbs: many runs (package runs) and bisect,
+// compare, ask, nightly and mutants sit on top of it and it imports none
+// of them (internal/house's test checks).
 //
 // Host needs: what internal/kbuild needs for the kernel, the Go toolchain
-// for the image, and qemu-system-x86_64; git for bisects. Unit tests (go
-// test -short ./lab/) use fakes (a bisect runs over throwaway git trees with
-// a fake Run); the real run is the e2e suite (make e2e).
+// for the image, and qemu-system-x86_64. Unit tests (go test -short
+// ./lab/) use fakes (an in-process guest, a fake QEMU script); the real
+// run is the e2e suite (make e2e).
 package lab
 
 import (
