@@ -36,7 +36,7 @@ import (
 // build directory; a commit built before comes from the cache), boots it
 // and runs the scenario Runs times.
 type Options struct {
-	// lab.Options of every run. KernelSrc is the git tree to bisect; it is
+	// Options of every run. KernelSrc is the git tree to bisect; it is
 	// built as it is (no Kernel, Series or Exclude), with Fragments.
 	lab.Options
 	// Good and Bad are revisions where the scenario passes (the check
@@ -50,7 +50,7 @@ type Options struct {
 	Check string
 	// Runs per step [1]; a step takes its runs' majority, a tie is a skip.
 	Runs int
-	// Retries is how often a run the lab itself broke (an *lab.InfraError, a
+	// Retries is how often a run the lab itself broke (a *lab.InfraError, a
 	// lost SSH session) is run again before the bisect stops [2; -1: never].
 	Retries int
 	// OnBuildError is the verdict on a commit that does not build [skip].

@@ -18,7 +18,7 @@ import (
 // TreeOptions make a git tree to bisect from a base source and a
 // series: one base commit, then one commit per patch.
 type TreeOptions struct {
-	// lab.Options give the base (Tarball or KernelSrc), the series (Series or
+	// Options give the base (Tarball or KernelSrc), the series (Series or
 	// a named Kernel, and Exclude), CacheDir, ModuleDir and Log.
 	lab.Options
 	// Dir is the new tree; it must be absent or empty.

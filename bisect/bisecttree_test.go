@@ -36,9 +36,9 @@ diff --git a/kernel/kcov.c b/kernel/kcov.c
 	return b.String()
 }
 
-// TestMakeBisectTree builds a bisect tree from a plain (non-git) kernel
+// TestMakeTree builds a bisect tree from a plain (non-git) kernel
 // tree and a three-patch series with the fixture after patch 2.
-func TestMakeBisectTree(t *testing.T) {
+func TestMakeTree(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not installed")
 	}
