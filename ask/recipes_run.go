@@ -3,7 +3,6 @@ package ask
 import (
 	"context"
 	"fmt"
-	"github.com/kcovlab/kcovlab/lab"
 	"maps"
 	"regexp"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"github.com/kcovlab/kcovlab/internal/noiserule"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/stats"
+	"github.com/kcovlab/kcovlab/lab"
 )
 
 var recipes = map[string]Recipe{

@@ -3,10 +3,10 @@ package ask
 import (
 	"context"
 	"fmt"
-	"github.com/kcovlab/kcovlab/lab"
 	"strings"
 
 	"github.com/kcovlab/kcovlab/internal/callsites"
+	"github.com/kcovlab/kcovlab/lab"
 )
 
 // The author's figures for a large config, quoted in the answers.

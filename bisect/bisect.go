@@ -19,7 +19,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kcovlab/kcovlab/lab"
 	"os"
 	"path/filepath"
 	"time"
@@ -27,6 +26,7 @@ import (
 	"github.com/kcovlab/kcovlab/internal/gitbisect"
 	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/lab"
 	"github.com/kcovlab/kcovlab/scenarios"
 )
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kcovlab/kcovlab/lab"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/testutil"
+	"github.com/kcovlab/kcovlab/lab"
 )
 
 // bisectRepo is testutil.StateRepo: commit i writes states[i] to the

@@ -2,9 +2,10 @@ package bisect
 
 import (
 	"fmt"
-	"github.com/kcovlab/kcovlab/lab"
 	"strconv"
 	"strings"
+
+	"github.com/kcovlab/kcovlab/lab"
 )
 
 // Check judges a bisect step on one metric of the scenario's result instead

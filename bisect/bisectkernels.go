@@ -2,11 +2,11 @@ package bisect
 
 import (
 	"context"
-	"github.com/kcovlab/kcovlab/lab"
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/gitbisect"
 	"github.com/kcovlab/kcovlab/internal/kbuild"
+	"github.com/kcovlab/kcovlab/lab"
 )
 
 // Kernel is a commit a bisect may test and its kernel's cache state.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kcovlab/kcovlab/lab"
-	"github.com/kcovlab/kcovlab/runs"
 	"io"
 	"path/filepath"
 	"strings"
@@ -15,6 +13,8 @@ import (
 	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/series"
+	"github.com/kcovlab/kcovlab/lab"
+	"github.com/kcovlab/kcovlab/runs"
 )
 
 // Verdict is what a bisect step says of a commit, in the user's

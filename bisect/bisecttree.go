@@ -3,7 +3,6 @@ package bisect
 import (
 	"context"
 	"fmt"
-	"github.com/kcovlab/kcovlab/lab"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"github.com/kcovlab/kcovlab/internal/gitbisect"
 	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/proc"
+	"github.com/kcovlab/kcovlab/lab"
 )
 
 // TreeOptions make a git tree to bisect from a base source and a

@@ -5,12 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kcovlab/kcovlab/lab"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kcovlab/kcovlab/lab"
 )
 
 // threePatches is a series of three one-line changes to kernel/kcov.c.

@@ -3,13 +3,13 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"github.com/kcovlab/kcovlab/bisect"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing"
 	"time"
 
+	"github.com/kcovlab/kcovlab/bisect"
 	"github.com/kcovlab/kcovlab/internal/gitbisect"
 	"github.com/kcovlab/kcovlab/internal/testutil"
 	"github.com/kcovlab/kcovlab/lab"

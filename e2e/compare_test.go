@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"github.com/kcovlab/kcovlab/compare"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kcovlab/kcovlab/compare"
 	"github.com/kcovlab/kcovlab/internal/report"
 )
 

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/xml"
-	"github.com/kcovlab/kcovlab/nightly"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"github.com/kcovlab/kcovlab/internal/report"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/testutil"
+	"github.com/kcovlab/kcovlab/nightly"
 )
 
 // seedPrevious writes a previous nightly as a fixture: vanilla's smoke

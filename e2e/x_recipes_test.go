@@ -6,12 +6,12 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"github.com/kcovlab/kcovlab/ask"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kcovlab/kcovlab/ask"
 	"github.com/kcovlab/kcovlab/internal/callsites"
 )
 

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"github.com/kcovlab/kcovlab/bisect"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kcovlab/kcovlab/bisect"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/testutil"
 	"github.com/kcovlab/kcovlab/lab"

@@ -37,7 +37,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"io"
 	"log/slog"
 	"os"
@@ -46,6 +45,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/scenarios"
 )

@@ -3,9 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
-	"github.com/kcovlab/kcovlab/ask"
 	"io"
 	"strings"
+
+	"github.com/kcovlab/kcovlab/ask"
 )
 
 const askUsage = `usage: kcovlab ask RECIPE [flags]
