@@ -1,14 +1,15 @@
 // Package runs runs many runs: a list of run requests in, one outcome per
 // request out, in the order of the requests. It is the one piece the verbs
-// (compare, nightly, ask, bisect, mutants) use to ask the core for runs,
-// and AB is the interleaved two-kernel schedule that compare and ask share.
+// compare, nightly, ask and bisect use to ask the core for runs (mutants
+// still makes its own, through lab.Run), and AB is the interleaved
+// two-kernel schedule that compare and ask share.
 //
 // It owns the order runs are made in and when a list stops early, so that
 // a later version can run requests in parallel (a VM pool) or hand them to
 // other machines (a CI matrix) and still return outcomes in request order.
-// It must not import a verb package, and must not reach QEMU, SSH, the
-// guest image or the kernel build itself: every run goes through lab.Run
-// (or the stand-in a test gives it).
+// It must not import a verb package, and makes no run itself: every run
+// goes through lab.Run (or the stand-in a test gives it), never straight
+// to QEMU, SSH or the guest image.
 //
 // Host needs: those of lab.Run. Tests (go test -short ./runs/) use a fake
 // Run.
