@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kcovlab/kcovlab/bisect"
 	"github.com/kcovlab/kcovlab/internal/gitbisect"
 	"github.com/kcovlab/kcovlab/internal/testutil"
 	"github.com/kcovlab/kcovlab/lab"
@@ -46,7 +47,7 @@ func TestBisectSeries(t *testing.T) {
 	if got := tree.Commits[bisectFixtureAfter+3].Subject; got != bisectWant {
 		t.Fatalf("commit after the fixture is %q, want %q: the v2 series changed", got, bisectWant)
 	}
-	bo := lab.BisectOptions{
+	bo := bisect.Options{
 		Options:  labOptions(t),
 		Good:     tree.Head.Commit,
 		Bad:      tree.Base.Commit,
@@ -54,7 +55,7 @@ func TestBisectSeries(t *testing.T) {
 		Check:    bisectCheck,
 	}
 	bo.KernelSrc, bo.ResultsDir, bo.Fragments = tree.Dir, resultsDir, bisectFragments
-	rep, err := lab.Bisect(ctx, bo)
+	rep, err := bisect.Bisect(ctx, bo)
 	if rep != nil {
 		for i, st := range rep.Steps {
 			t.Logf("MEASURED bisect step=%d commit=%s verdict=%s split=%q cached=%v build_s=%.0f boot_s=%.1f scenario_s=%.1f why=%q subject=%q",
@@ -70,7 +71,7 @@ func TestBisectSeries(t *testing.T) {
 	}
 	fixture := tree.Fixture[0].Commit
 	for _, st := range rep.Steps {
-		if st.Commit == fixture && (st.Verdict != lab.BisectSkip || !st.KernelFailed) {
+		if st.Commit == fixture && (st.Verdict != bisect.Skip || !st.KernelFailed) {
 			t.Errorf("the fixture was judged %s (kernel failed %v), want skipped for not building", st.Verdict, st.KernelFailed)
 		}
 	}
@@ -82,16 +83,16 @@ func TestBisectSeries(t *testing.T) {
 // bisect run kcovlab bisect-step --invert` would: whether or not the
 // bisect visited it, it must be skipped (exit 125) for not building, never
 // judged. Its configuration fails within seconds.
-func checkFixtureSkipped(t *testing.T, ctx context.Context, tree *lab.BisectTree, bo lab.BisectOptions) {
+func checkFixtureSkipped(t *testing.T, ctx context.Context, tree *bisect.Tree, bo bisect.Options) {
 	t.Helper()
 	testutil.Git(t, tree.Dir, "checkout", "-q", tree.Fixture[0].Commit)
 	defer testutil.Git(t, tree.Dir, "checkout", "-q", tree.Branch)
-	st, err := lab.BisectStepAt(ctx, bo)
-	code := lab.BisectExitCode(st, err, true)
+	st, err := bisect.StepAt(ctx, bo)
+	code := bisect.ExitCode(st, err, true)
 	if st != nil {
 		t.Logf("MEASURED bisect-step fixture=%s verdict=%s why=%q exit=%d", st.Commit[:12], st.Verdict, st.Why, code)
 	}
-	if code != 125 || st == nil || st.Verdict != lab.BisectSkip || !st.KernelFailed {
+	if code != 125 || st == nil || st.Verdict != bisect.Skip || !st.KernelFailed {
 		t.Errorf("bisect-step on the fixture: exit %d, step %+v, err %v; want 125, skipped because the kernel did not build", code, st, err)
 	}
 }
@@ -100,20 +101,20 @@ func checkFixtureSkipped(t *testing.T, ctx context.Context, tree *lab.BisectTree
 // or not as a clean bisect needs it. Its description is kept beside it in
 // tree.json; reusing the tree keeps its files' timestamps, so the build
 // directory stays incremental.
-func bisectTree(t *testing.T, ctx context.Context, dir string) *lab.BisectTree {
+func bisectTree(t *testing.T, ctx context.Context, dir string) *bisect.Tree {
 	t.Helper()
 	meta := dir + ".json"
 	if raw, err := os.ReadFile(meta); err == nil {
-		var tree lab.BisectTree
+		var tree bisect.Tree
 		if json.Unmarshal(raw, &tree) == nil && treeUsable(ctx, &tree) {
 			return &tree
 		}
 	}
 	os.RemoveAll(dir)
 	os.Remove(meta)
-	bt := lab.BisectTreeOptions{Options: labOptions(t), Dir: dir, FixtureAfter: bisectFixtureAfter}
+	bt := bisect.TreeOptions{Options: labOptions(t), Dir: dir, FixtureAfter: bisectFixtureAfter}
 	bt.Series = "v2"
-	tree, err := lab.MakeBisectTree(ctx, bt)
+	tree, err := bisect.MakeTree(ctx, bt)
 	if err != nil {
 		t.Fatalf("bisect tree: %v", err)
 	}
@@ -124,7 +125,7 @@ func bisectTree(t *testing.T, ctx context.Context, dir string) *lab.BisectTree {
 	return tree
 }
 
-func treeUsable(ctx context.Context, tree *lab.BisectTree) bool {
+func treeUsable(ctx context.Context, tree *bisect.Tree) bool {
 	repo, err := gitbisect.Open(ctx, tree.Dir)
 	if err != nil || repo.Ready(ctx) != nil {
 		return false
@@ -145,13 +146,13 @@ func stepKernelsCached(t *testing.T, ctx context.Context, dir string) bool {
 		if err != nil {
 			continue
 		}
-		var rep lab.BisectReport
+		var rep bisect.Report
 		if json.Unmarshal(raw, &rep) != nil || rep.First == nil {
 			continue
 		}
-		bo := lab.BisectOptions{Options: labOptions(t), Good: rep.Good.Commit, Bad: rep.Bad.Commit, Scenario: rep.Scenario, Check: rep.Check}
+		bo := bisect.Options{Options: labOptions(t), Good: rep.Good.Commit, Bad: rep.Bad.Commit, Scenario: rep.Scenario, Check: rep.Check}
 		bo.KernelSrc, bo.Fragments = rep.Tree, bisectFragments
-		ks, err := lab.BisectKernels(ctx, bo)
+		ks, err := bisect.Kernels(ctx, bo)
 		if err != nil {
 			t.Logf("previous bisect %s: %v", p, err)
 			return false
@@ -172,7 +173,7 @@ func stepKernelsCached(t *testing.T, ctx context.Context, dir string) bool {
 }
 
 // checkTreeReset fails unless the tree is back on its branch at its head.
-func checkTreeReset(t *testing.T, ctx context.Context, tree *lab.BisectTree) {
+func checkTreeReset(t *testing.T, ctx context.Context, tree *bisect.Tree) {
 	t.Helper()
 	repo, err := gitbisect.Open(ctx, tree.Dir)
 	if err != nil {

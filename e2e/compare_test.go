@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kcovlab/kcovlab/compare"
 	"github.com/kcovlab/kcovlab/internal/report"
-	"github.com/kcovlab/kcovlab/lab"
 )
 
 // TestCompareVanillaWithItself runs vanilla against itself four times
@@ -79,7 +79,7 @@ func TestCompareVanillaWithV2(t *testing.T) {
 
 // compareE2E compares two kernels on one scenario and returns the result
 // and the printed comparison.
-func compareE2E(t *testing.T, a, b, scenario string, runs int) (*lab.CompareResult, *bytes.Buffer) {
+func compareE2E(t *testing.T, a, b, scenario string, runs int) (*compare.Result, *bytes.Buffer) {
 	t.Helper()
 	needLab(t)
 	opts := labOptions(t)
@@ -88,7 +88,7 @@ func compareE2E(t *testing.T, a, b, scenario string, runs int) (*lab.CompareResu
 	opts.Out = &out
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
 	defer cancel()
-	cr, err := lab.Compare(ctx, lab.CompareOptions{Options: opts, KernelA: a, KernelB: b, Runs: runs})
+	cr, err := compare.Compare(ctx, compare.Options{Options: opts, KernelA: a, KernelB: b, Runs: runs})
 	if err != nil {
 		t.Fatalf("compare: %v\n%s", err, out.String())
 	}

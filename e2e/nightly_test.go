@@ -12,7 +12,7 @@ import (
 	"github.com/kcovlab/kcovlab/internal/report"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/testutil"
-	"github.com/kcovlab/kcovlab/lab"
+	"github.com/kcovlab/kcovlab/nightly"
 )
 
 // seedPrevious writes a previous nightly as a fixture: vanilla's smoke
@@ -55,7 +55,7 @@ func TestNightlyTwoKernels(t *testing.T) {
 	opts.Scenarios = []string{"smoke", "unique"}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
 	defer cancel()
-	nr, err := lab.Nightly(ctx, lab.NightlyOptions{Options: opts, Kernels: []string{"vanilla", "v2"}})
+	nr, err := nightly.Nightly(ctx, nightly.Options{Options: opts, Kernels: []string{"vanilla", "v2"}})
 	if err != nil {
 		t.Fatalf("nightly: %v", err)
 	}

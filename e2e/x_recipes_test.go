@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kcovlab/kcovlab/ask"
 	"github.com/kcovlab/kcovlab/internal/callsites"
-	"github.com/kcovlab/kcovlab/lab"
 )
 
 // askCase is one recipe run end to end. kernels replace the recipe's when
@@ -22,19 +22,19 @@ type askCase struct {
 	recipe   string
 	runs     int
 	fallback []string
-	check    func(t *testing.T, ans *lab.Answer)
+	check    func(t *testing.T, ans *ask.Answer)
 }
 
 var askCases = []askCase{
 	{recipe: "guard-size", fallback: []string{"vanilla", "v2"}, check: checkGuardScan},
 	{recipe: "edges-vs-nodes", fallback: []string{"vanilla", "v2"}, check: checkGuardScan},
-	{recipe: "overflow", runs: 1, check: func(t *testing.T, ans *lab.Answer) {
+	{recipe: "overflow", runs: 1, check: func(t *testing.T, ans *ask.Answer) {
 		d := ans.Data.(map[string][]float64)
 		if len(d["trace_overflows"]) != 1 || d["trace_overflows"][0] <= d["unique_overflows"][0] {
 			t.Errorf("trace overflows %v, unique %v: unique mode must overflow less", d["trace_overflows"], d["unique_overflows"])
 		}
 	}},
-	{recipe: "tsc-noise", runs: 2, check: func(t *testing.T, ans *lab.Answer) {
+	{recipe: "tsc-noise", runs: 2, check: func(t *testing.T, ans *ask.Answer) {
 		all := strings.Join(ans.Findings, "\n")
 		for _, w := range []string{"two-sided Mann-Whitney U, 2 vs 2 runs", "v2-selftest crashed in", "of 5 boots", "v2-no01-selftest crashed in"} {
 			if !strings.Contains(all, w) {
@@ -42,7 +42,7 @@ var askCases = []askCase{
 			}
 		}
 	}},
-	{recipe: "v2-vs-v4", runs: 1, check: func(t *testing.T, ans *lab.Answer) {
+	{recipe: "v2-vs-v4", runs: 1, check: func(t *testing.T, ans *ask.Answer) {
 		all := strings.Join(ans.Findings, "\n")
 		for _, sc := range []string{"unique", "ioctl", "reset", "overflow", "kselftest"} {
 			if !strings.Contains(all, sc) {
@@ -55,7 +55,7 @@ var askCases = []askCase{
 // checkGuardScan checks the scan's invariants on the real vmlinux: the
 // guard kernel has one 4-byte guard per guard call site, each site loads
 // its own, and the trace-pc kernel calls the other hook only.
-func checkGuardScan(t *testing.T, ans *lab.Answer) {
+func checkGuardScan(t *testing.T, ans *ask.Answer) {
 	d := ans.Data.(map[string]*callsites.Report)
 	with, without := d["with"], d["without"]
 	if with.Guards == nil || !with.Guards.Match || !with.Guards.OneToOne || with.Guards.Count == 0 {
@@ -74,11 +74,11 @@ func TestAskRecipes(t *testing.T) {
 	needLab(t)
 	for _, tc := range askCases {
 		t.Run(tc.recipe, func(t *testing.T) {
-			rec, err := lab.LookupRecipe(tc.recipe)
+			rec, err := ask.LookupRecipe(tc.recipe)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ao := lab.AskOptions{Options: labOptions(t), Recipe: tc.recipe, Runs: tc.runs}
+			ao := ask.Options{Options: labOptions(t), Recipe: tc.recipe, Runs: tc.runs}
 			if missing := unbuilt(t, rec.Kernels); len(missing) > 0 && os.Getenv("KCOVLAB_E2E_FULL") != "1" {
 				if tc.fallback == nil || len(unbuilt(t, tc.fallback)) > 0 {
 					t.Skipf("%v not built yet; KCOVLAB_E2E_FULL=1 (make e2e-full) builds them", missing)
@@ -89,7 +89,7 @@ func TestAskRecipes(t *testing.T) {
 			ao.Out = &out
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
 			defer cancel()
-			ans, err := lab.Ask(ctx, ao)
+			ans, err := ask.Ask(ctx, ao)
 			t.Logf("MEASURED ask %s:\n%s", tc.recipe, out.String())
 			if err != nil {
 				t.Fatal(err)

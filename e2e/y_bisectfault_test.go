@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kcovlab/kcovlab/bisect"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/testutil"
 	"github.com/kcovlab/kcovlab/lab"
@@ -46,9 +47,9 @@ func TestBisectRetriesKilledQEMU(t *testing.T) {
 		})
 		return lab.Run(ctx, o)
 	}
-	bo := lab.BisectOptions{Options: labOptions(t), Good: commits[len(commits)-1], Bad: commits[0], Scenario: "unique", Check: "errno==0", Runner: runner}
+	bo := bisect.Options{Options: labOptions(t), Good: commits[len(commits)-1], Bad: commits[0], Scenario: "unique", Check: "errno==0", Runner: runner}
 	bo.KernelSrc = tree
-	rep, err := lab.Bisect(ctx, bo)
+	rep, err := bisect.Bisect(ctx, bo)
 	if err != nil {
 		t.Fatalf("bisect: %v", err)
 	}

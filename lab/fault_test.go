@@ -107,8 +107,8 @@ func TestAfterGuest(t *testing.T) {
 	g := &guest{lost: &GuestLostError{Reason: "hung"}, during: "overflow"}
 	err := r.afterGuest(context.Background(), g, 0)
 	var ie *InfraError
-	if !errors.As(err, &ie) || errorKind(err) != "infra" {
-		t.Fatalf("err = %v (kind %s), want a lab fault", err, errorKind(err))
+	if !errors.As(err, &ie) || ErrorKind(err) != "infra" {
+		t.Fatalf("err = %v (kind %s), want a lab fault", err, ErrorKind(err))
 	}
 	s := r.res.Scenarios
 	if s[0].ErrorKind != "" || s[1].ErrorKind != results.ErrorLab || !strings.Contains(s[1].Error, "guest lost: hung") ||
@@ -152,7 +152,7 @@ func TestQEMUGoneBeforeSSH(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			err := qemuGone(tt.console, 2222, tt.exit)
 			var pc *PortClashError
-			got := errorKind(err)
+			got := ErrorKind(err)
 			if errors.As(err, &pc) {
 				got = "port"
 			}
@@ -178,33 +178,8 @@ func TestErrorKindOrder(t *testing.T) {
 		{&InfraError{Stage: "vm", Err: &GuestLostError{Reason: "hung"}}, "infra"},
 	}
 	for _, tt := range tests {
-		if got := errorKind(tt.err); got != tt.want {
-			t.Errorf("errorKind(%v) = %s, want %s", tt.err, got, tt.want)
+		if got := ErrorKind(tt.err); got != tt.want {
+			t.Errorf("ErrorKind(%v) = %s, want %s", tt.err, got, tt.want)
 		}
-	}
-}
-
-// A bisect step whose QEMU was killed (at boot or mid-scenario) is retried
-// as the lab's failure, never judged; a full disk stops the bisect.
-func TestBisectRetriesLabFaults(t *testing.T) {
-	bo := &BisectOptions{OnCrash: BisectBad, OnBootError: BisectSkip}
-	killed := &vm.ExitError{Code: -1, Signal: syscall.SIGKILL}
-	atBoot := qemuGone(filepath.Join(t.TempDir(), "none"), 2222, killed)
-	if c := bo.classify(context.Background(), "abc", nil, atBoot); !c.retry {
-		t.Errorf("QEMU killed at boot: %+v, want a retry", c)
-	}
-	mid := &InfraError{Stage: "vm", Err: &GuestLostError{Reason: "QEMU died", Err: killed}}
-	if c := bo.classify(context.Background(), "abc", nil, mid); !c.retry {
-		t.Errorf("QEMU killed mid-scenario: %+v, want a retry", c)
-	}
-	full := &kbuild.DiskFullError{Path: "/c", Err: &kbuild.BuildError{Stage: "make", Err: io.ErrShortWrite}}
-	if c := bo.classify(context.Background(), "abc", nil, full); c.retry || c.err == nil || c.Verdict != "" {
-		t.Errorf("disk full: %+v, want the bisect stopped", c)
-	}
-	res := &results.Result{Kernel: results.Kernel{SourceID: "git:abc"}, Scenarios: []results.Scenario{
-		{Name: "smoke", Verdict: results.Error, ErrorKind: results.ErrorLab, Error: "not run: the lab lost the guest"}}}
-	bo.Scenario = "smoke"
-	if c := bo.classify(context.Background(), "abc", res, ErrScenarioFailed); !c.retry {
-		t.Errorf("scenario lost by the lab: %+v, want a retry", c)
 	}
 }

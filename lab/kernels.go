@@ -102,7 +102,7 @@ func (k KernelDef) String() string {
 }
 
 // loadSeries reads the kernel's series (nil for none) from the patches dir.
-func (k KernelDef) loadSeries(ctx context.Context, moduleDir string) (*series.Series, error) {
+func (k KernelDef) LoadSeries(ctx context.Context, moduleDir string) (*series.Series, error) {
 	if k.Series == "" {
 		return nil, nil
 	}

@@ -101,7 +101,7 @@ func (r *run) selftestID(ctx context.Context) string {
 }
 
 func (r *run) selftestSource(ctx context.Context) ([]byte, error) {
-	s, err := r.def.loadSeries(ctx, r.opts.ModuleDir)
+	s, err := r.def.LoadSeries(ctx, r.opts.ModuleDir)
 	if err != nil {
 		return nil, err
 	}

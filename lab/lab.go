@@ -1,18 +1,35 @@
-// Package lab wires kcovlab together: it builds (or finds in the cache) a
+// Package lab is one run of kcovlab: it builds (or finds in the cache) a
 // KCOV kernel and a u-root guest image, boots them in QEMU, runs scenarios
-// over SSH and writes the run directory. cmd/kcovlab only parses flags and
-// calls Run; everything it needs is in Options. Nightly runs every kernel
-// with every scenario; Compare runs two kernels many times, interleaved, and
-// tests every metric for a difference (CompareMetrics does the statistics
-// alone, over runs already made); Ask answers a reviewer's question with
-// such runs. Bisect drives git bisect over a local tree with one Run per
-// step (BisectStepAt is one step, for `git bisect run`), and
-// MakeBisectTree turns a series into commits.
+// over SSH (with their trials and host-side judging) and writes the run
+// directory. Everything a run needs is in Options; Run does it.
+//
+// Its exported surface:
+//   - Run and Options: one run, and the options' Defaults;
+//   - kernel definitions and their resolution: Kernels, KernelNames,
+//     LookupKernel, KernelDef, Options.KernelDef, and the kernel alone,
+//     without booting it: Built, BuildKernel, BuiltKernels, KernelSource,
+//     KernelSpec;
+//   - scenarios: SelectScenarios;
+//   - typed errors that say whose fault a failure was (BuildError comes
+//     from internal/kbuild): BootError, KernelCrash, ScenarioError,
+//     InfraError, GuestLostError, PortClashError, CancelledError,
+//     UsageError, UnknownKernelError, ErrScenarioFailed,
+//     ErrNothingChecked, and ErrorKind, the name result.json gives them;
+//     FindCrash and GuiltyFrame read a crash off the console;
+//   - small helpers and constants of the command: DefaultCacheDir,
+//     CheckCacheDir, FindModuleDir, MutantName, SelftestID, MinMemoryMB,
+//     FaultPortEnv, Version.
+//
+// It owns the kernel, the image, the VM and the SSH channel: it is the only
+// package above them that imports internal/vm, internal/sshlink or images.
+// It must not know the verbs: many runs (package runs) and bisect,
+// compare, ask, nightly and mutants sit on top of it and it imports none
+// of them (internal/house's test checks).
 //
 // Host needs: what internal/kbuild needs for the kernel, the Go toolchain
-// for the image, and qemu-system-x86_64; git for bisects. Unit tests (go
-// test -short ./lab/) use fakes (a bisect runs over throwaway git trees with
-// a fake Run); the real run is the e2e suite (make e2e).
+// for the image, and qemu-system-x86_64. Unit tests (go test -short
+// ./lab/) use fakes (an in-process guest, a fake QEMU script); the real
+// run is the e2e suite (make e2e).
 package lab
 
 import (
@@ -20,7 +37,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"io"
 	"log/slog"
 	"os"
@@ -29,6 +45,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/scenarios"
 )
@@ -90,14 +107,14 @@ type Options struct {
 // ErrScenarioFailed, *kbuild.BuildError, *BootError and *InfraError tell
 // whose fault it was.
 func Run(ctx context.Context, opts Options) (*results.Result, error) {
-	if err := opts.defaults(); err != nil {
+	if err := opts.Defaults(); err != nil {
 		return nil, &UsageError{err.Error()}
 	}
-	selected, err := selectScenarios(opts.Scenarios)
+	selected, err := SelectScenarios(opts.Scenarios)
 	if err != nil {
 		return nil, err
 	}
-	def, err := opts.kernelDef()
+	def, err := opts.KernelDef()
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +122,8 @@ func Run(ctx context.Context, opts Options) (*results.Result, error) {
 	return r.do(ctx)
 }
 
-func selectScenarios(names []string) ([]scenarios.Scenario, error) {
+// SelectScenarios resolves scenario names (see scenarios.Select), in order.
+func SelectScenarios(names []string) ([]scenarios.Scenario, error) {
 	var out []scenarios.Scenario
 	for _, n := range names {
 		s, err := scenarios.Select(n)
@@ -117,7 +135,9 @@ func selectScenarios(names []string) ([]scenarios.Scenario, error) {
 	return out, nil
 }
 
-func (o *Options) defaults() error {
+// Defaults fills in the zero options with their defaults and checks them;
+// Run, and every verb before its first run, calls it.
+func (o *Options) Defaults() error {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -166,12 +186,12 @@ func (o *Options) defaults() error {
 	return o.validate()
 }
 
-// kernelDef resolves Kernel, Series, Exclude and Fragments into one
+// KernelDef resolves Kernel, Series, Exclude and Fragments into one
 // definition. --series v2 means the named kernel v2; any other --series is a
 // custom series (mbox, directory or REPO:RANGE) built with
 // CONFIG_KCOV_UNIQUE=y. A local tree without either is the kernel "local"
 // (the tree as it is, vanilla's fragments).
-func (o *Options) kernelDef() (KernelDef, error) {
+func (o *Options) KernelDef() (KernelDef, error) {
 	def, err := o.namedDef()
 	if err != nil {
 		return def, err
@@ -276,10 +296,10 @@ func FindModuleDir() (string, error) {
 // inputs it would be built from today (source, series, fragments,
 // compiler), without building or applying anything.
 func Built(ctx context.Context, opts Options) (bool, error) {
-	if err := opts.defaults(); err != nil {
+	if err := opts.Defaults(); err != nil {
 		return false, &UsageError{err.Error()}
 	}
-	def, err := opts.kernelDef()
+	def, err := opts.KernelDef()
 	if err != nil {
 		return false, err
 	}

@@ -125,15 +125,15 @@ func TestErrorKind(t *testing.T) {
 		{fmt.Errorf("run: %w", context.Canceled), "cancelled"},
 	}
 	for _, tt := range tests {
-		if got := errorKind(tt.err); got != tt.want {
-			t.Errorf("errorKind(%v) = %s, want %s", tt.err, got, tt.want)
+		if got := ErrorKind(tt.err); got != tt.want {
+			t.Errorf("ErrorKind(%v) = %s, want %s", tt.err, got, tt.want)
 		}
 	}
 }
 
 func TestOptionsDefaultsRejectBadAccel(t *testing.T) {
 	o := Options{ModuleDir: t.TempDir(), Accel: "hvf"}
-	if err := o.defaults(); err == nil || !strings.Contains(err.Error(), "hvf") {
+	if err := o.Defaults(); err == nil || !strings.Contains(err.Error(), "hvf") {
 		t.Fatalf("got %v, want an error naming the accel", err)
 	}
 }
@@ -175,7 +175,7 @@ func TestKernelDef(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			def, err := tt.opts.kernelDef()
+			def, err := tt.opts.KernelDef()
 			if tt.errHas != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.errHas) {
 					t.Fatalf("err = %v, want %q", err, tt.errHas)

@@ -55,7 +55,7 @@ func (r *run) do(ctx context.Context) (*results.Result, error) {
 		r.log.Warn("run: cancelled", "stage", r.stage, "why", context.Cause(ctx), "dir", r.dir)
 	}
 	if err != nil {
-		r.res.Error, r.res.ErrorKind = err.Error(), errorKind(err)
+		r.res.Error, r.res.ErrorKind = err.Error(), ErrorKind(err)
 	}
 	r.res.AddStage("total", time.Since(start))
 	if werr := r.res.Write(r.dir); werr != nil && err == nil {
@@ -130,7 +130,7 @@ func (r *run) kernelSpec(ctx context.Context, def KernelDef) (kbuild.Spec, error
 // series is built as it is, with the series' selftest when the tree has it
 // (a bisect over the series' commits reaches it).
 func (r *run) specFor(ctx context.Context, def KernelDef, base *kbuild.Source) (kbuild.Spec, error) {
-	s, err := def.loadSeries(ctx, r.opts.ModuleDir)
+	s, err := def.LoadSeries(ctx, r.opts.ModuleDir)
 	if err != nil {
 		return kbuild.Spec{}, err
 	}
@@ -302,10 +302,10 @@ func bootError(console, reason string, err error) *BootError {
 	return &BootError{Reason: reason, ConsoleTail: tail(string(raw), 40), Crash: FindCrash(string(raw)), Err: err}
 }
 
-// errorKind names whose fault err is, for result.json: the kernel's
+// ErrorKind names whose fault err is, for result.json: the kernel's
 // (series, build, boot), a scenario's, the lab's (infra), the user's
 // (usage) or nobody's (cancelled).
-func errorKind(err error) string {
+func ErrorKind(err error) string {
 	var (
 		ce *CancelledError
 		ue *UsageError

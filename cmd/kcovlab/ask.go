@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/kcovlab/kcovlab/lab"
+	"github.com/kcovlab/kcovlab/ask"
 )
 
 const askUsage = `usage: kcovlab ask RECIPE [flags]
@@ -25,7 +25,7 @@ flags:
 
 func cmdAsk(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ask", flag.ContinueOnError)
-	var ao lab.AskOptions
+	var ao ask.Options
 	fs.IntVar(&ao.Runs, "runs", 0, "runs per kernel where the recipe repeats runs (default: the recipe's)")
 	kernels := fs.String("kernels", "", "comma-separated kernels replacing the recipe's, in its order")
 	verbose := commonFlags(fs, &ao.Options, stderr)
@@ -56,13 +56,13 @@ func cmdAsk(args []string, stdout, stderr io.Writer) int {
 	ao.Log, ao.Out = newLogger(stderr, *verbose), stdout
 	ctx, in := withInterrupts(stderr)
 	defer in.stop()
-	_, err = lab.Ask(ctx, ao)
+	_, err = ask.Ask(ctx, ao)
 	return in.code(exitCode(err, stderr))
 }
 
 func listRecipes(w io.Writer) {
-	for _, n := range lab.RecipeNames() {
-		r, _ := lab.LookupRecipe(n)
+	for _, n := range ask.RecipeNames() {
+		r, _ := ask.LookupRecipe(n)
 		fmt.Fprintf(w, "%-15s %s\n%-15s kernels: %s\n", n, r.Question, "", strings.Join(r.Kernels, ", "))
 	}
 }

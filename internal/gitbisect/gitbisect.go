@@ -1,7 +1,7 @@
 // Package gitbisect drives `git bisect` in a working tree: start it between
 // an old and a new revision (with custom terms when the newer revision is
 // the good one), mark commits, read git's answer and reset. kcovlab's bisect
-// (lab.Bisect) judges each commit itself and marks it here; the argv
+// (bisect.Bisect) judges each commit itself and marks it here; the argv
 // builders also give the plain git commands that reproduce a bisect.
 // InsertFixture puts a deliberately broken commit (and its revert) into a
 // history, to test that a bisect skips such a commit rather than blame it.

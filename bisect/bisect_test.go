@@ -1,4 +1,4 @@
-package lab
+package bisect
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/testutil"
+	"github.com/kcovlab/kcovlab/lab"
 )
 
 // bisectRepo is testutil.StateRepo: commit i writes states[i] to the
@@ -32,7 +33,7 @@ func gitT(t *testing.T, dir string, args ...string) string {
 	return testutil.Git(t, dir, args...)
 }
 
-// fakeLab stands in for Run. The checked-out "state" file holds words:
+// fakeLab stands in for lab.Run. The checked-out "state" file holds words:
 // pass or fail (the scenario's verdict), errno=N (a metric), build (the
 // kernel does not build), boot (it does not boot), crash (it crashes in
 // the scenario), flaky (every third run of the commit fails), flip (every
@@ -45,7 +46,7 @@ type fakeLab struct {
 	cancel context.CancelFunc
 }
 
-func (f *fakeLab) run(ctx context.Context, o Options) (*results.Result, error) {
+func (f *fakeLab) run(ctx context.Context, o lab.Options) (*results.Result, error) {
 	head, err := exec.Command("git", "-C", o.KernelSrc, "rev-parse", "HEAD").Output()
 	if err != nil {
 		return nil, err
@@ -81,9 +82,9 @@ func (f *fakeLab) run(ctx context.Context, o Options) (*results.Result, error) {
 	case has("build"):
 		return res, &kbuild.BuildError{Stage: "config", Err: errors.New("init/Kconfig:3: syntax error")}
 	case has("boot"):
-		return res, &BootError{Reason: "no SSH answer within 3m"}
+		return res, &lab.BootError{Reason: "no SSH answer within 3m"}
 	case has("infra"), has("infra-once") && n%2 == 0:
-		return res, &InfraError{Stage: "vm", Err: errors.New("qemu: could not start")}
+		return res, &lab.InfraError{Stage: "vm", Err: errors.New("qemu: could not start")}
 	case has("ssh-once") && n%2 == 0:
 		s.Verdict, s.ErrorKind, s.Error = results.Error, results.ErrorChannel, "scenario x: ssh run: connection reset"
 	case has("crash"):
@@ -97,15 +98,15 @@ func (f *fakeLab) run(ctx context.Context, o Options) (*results.Result, error) {
 	}
 	res.Scenarios = []results.Scenario{s}
 	if s.Verdict != results.Pass {
-		return res, ErrScenarioFailed
+		return res, lab.ErrScenarioFailed
 	}
 	return res, nil
 }
 
-func bisectOptions(t *testing.T, tree string, f *fakeLab) BisectOptions {
+func bisectOptions(t *testing.T, tree string, f *fakeLab) Options {
 	t.Helper()
-	return BisectOptions{
-		Options:  Options{KernelSrc: tree, ModuleDir: t.TempDir(), ResultsDir: t.TempDir(), CacheDir: t.TempDir()},
+	return Options{
+		Options:  lab.Options{KernelSrc: tree, ModuleDir: t.TempDir(), ResultsDir: t.TempDir(), CacheDir: t.TempDir()},
 		Scenario: "unique", Runner: f.run,
 	}
 }
@@ -152,7 +153,7 @@ func TestBisectFindsFirstBad(t *testing.T) {
 		t.Errorf("report %+v", rep)
 	}
 	for _, st := range rep.Steps {
-		if st.Verdict == BisectSkip || st.Split != "" || st.BuildSeconds != 600 || st.KernelCached {
+		if st.Verdict == Skip || st.Split != "" || st.BuildSeconds != 600 || st.KernelCached {
 			t.Errorf("step %+v", st)
 		}
 	}
@@ -174,13 +175,13 @@ var bisectCases = []struct {
 	name       string
 	states     []string
 	good, bad  int // commit indexes
-	opts       func(*BisectOptions)
+	opts       func(*Options)
 	first      int
 	confidence float64
-	check      func(t *testing.T, rep *BisectReport, h []string)
+	check      func(t *testing.T, rep *Report, h []string)
 }{
 	{name: "inverted: the good revision is newer", states: append(repeat("fail", 3), repeat("pass", 7)...),
-		good: 9, bad: 0, first: 3, confidence: 1, check: func(t *testing.T, rep *BisectReport, h []string) {
+		good: 9, bad: 0, first: 3, confidence: 1, check: func(t *testing.T, rep *Report, h []string) {
 			if !rep.Inverted || rep.FirstIs != "first good commit" || rep.FirstMeans != "the first commit where scenario unique passes" ||
 				!strings.Contains(strings.Join(rep.Reproduce, "\n"), "--term-old broken --term-new fixed "+h[9]+" "+h[0]) ||
 				!strings.Contains(rep.Reproduce[2], "--invert") {
@@ -189,24 +190,24 @@ var bisectCases = []struct {
 		}},
 	{name: "check on a metric, inverted: the verdict passes throughout",
 		states: append(repeat("pass errno=25", 8), repeat("pass errno=0", 2)...),
-		good:   9, bad: 0, first: 8, confidence: 1, opts: func(bo *BisectOptions) { bo.Check = "errno==0" },
-		check: func(t *testing.T, rep *BisectReport, h []string) {
+		good:   9, bad: 0, first: 8, confidence: 1, opts: func(bo *Options) { bo.Check = "errno==0" },
+		check: func(t *testing.T, rep *Report, h []string) {
 			if rep.FirstMeans != "the first commit where errno==0 (scenario unique) holds" || rep.Steps[0].Runs[0].Value == nil {
 				t.Errorf("report: %+v", rep)
 			}
 		}},
 	{name: "a commit that does not build is skipped, not blamed",
 		states: []string{"pass", "pass", "pass", "pass", "build", "pass", "fail", "fail", "fail", "fail"},
-		good:   0, bad: 9, first: 6, confidence: 1, opts: func(bo *BisectOptions) { bo.Runs = 3 },
-		check: func(t *testing.T, rep *BisectReport, h []string) {
+		good:   0, bad: 9, first: 6, confidence: 1, opts: func(bo *Options) { bo.Runs = 3 },
+		check: func(t *testing.T, rep *Report, h []string) {
 			st := stepOf(t, rep, h[4])
-			if st.Verdict != BisectSkip || len(st.Runs) != 1 || !st.KernelFailed || !strings.Contains(st.Why, "did not build") {
+			if st.Verdict != Skip || len(st.Runs) != 1 || !st.KernelFailed || !strings.Contains(st.Why, "did not build") {
 				t.Errorf("the non-building commit: %+v (want one run, skipped)", st)
 			}
 		}},
 	{name: "lab failures and lost sessions are retried, never bad",
 		states: append(repeat("pass infra-once", 6), repeat("fail ssh-once", 4)...),
-		good:   0, bad: 9, first: 6, confidence: 1, check: func(t *testing.T, rep *BisectReport, h []string) {
+		good:   0, bad: 9, first: 6, confidence: 1, check: func(t *testing.T, rep *Report, h []string) {
 			for _, st := range rep.Steps {
 				if st.Runs[0].Attempts != 2 {
 					t.Errorf("step %s: %d attempts, want 2", short(st.Commit), st.Runs[0].Attempts)
@@ -215,25 +216,25 @@ var bisectCases = []struct {
 		}},
 	{name: "a flaky step shows its split and lowers the confidence",
 		states: []string{"pass", "pass", "pass", "pass", "flaky", "pass", "fail", "fail", "fail", "fail"},
-		good:   0, bad: 9, first: 6, confidence: 2.0 / 3, opts: func(bo *BisectOptions) { bo.Runs = 3 },
-		check: func(t *testing.T, rep *BisectReport, h []string) {
+		good:   0, bad: 9, first: 6, confidence: 2.0 / 3, opts: func(bo *Options) { bo.Runs = 3 },
+		check: func(t *testing.T, rep *Report, h []string) {
 			st := stepOf(t, rep, h[4])
-			if st.Verdict != BisectGood || st.Split != "2 good, 1 bad" || st.Confidence != 2.0/3 {
+			if st.Verdict != Good || st.Split != "2 good, 1 bad" || st.Confidence != 2.0/3 {
 				t.Errorf("flaky step: %+v", st)
 			}
 		}},
 	{name: "a crash in the scenario is bad",
 		states: append(repeat("pass", 5), repeat("crash", 5)...), good: 0, bad: 9, first: 5, confidence: 1},
 	{name: "adjacent revisions: git knows without a step", states: []string{"pass", "fail"}, good: 0, bad: 1, first: 1, confidence: 1,
-		check: func(t *testing.T, rep *BisectReport, h []string) {
+		check: func(t *testing.T, rep *Report, h []string) {
 			if len(rep.Steps) != 0 {
 				t.Errorf("%d steps, want none", len(rep.Steps))
 			}
 		}},
 	{name: "a boot failure is skipped",
 		states: []string{"pass", "pass", "pass", "pass", "boot", "pass", "fail", "fail", "fail", "fail"},
-		good:   0, bad: 9, first: 6, confidence: 1, check: func(t *testing.T, rep *BisectReport, h []string) {
-			if st := stepOf(t, rep, h[4]); st.Verdict != BisectSkip || !strings.Contains(st.Why, "did not boot") {
+		good:   0, bad: 9, first: 6, confidence: 1, check: func(t *testing.T, rep *Report, h []string) {
+			if st := stepOf(t, rep, h[4]); st.Verdict != Skip || !strings.Contains(st.Why, "did not boot") {
 				t.Errorf("boot failure: %+v", st)
 			}
 		}},
@@ -268,7 +269,7 @@ func TestBisectCases(t *testing.T) {
 	}
 }
 
-func stepOf(t *testing.T, rep *BisectReport, commit string) BisectStep {
+func stepOf(t *testing.T, rep *Report, commit string) Step {
 	t.Helper()
 	for _, st := range rep.Steps {
 		if st.Commit == commit {
@@ -276,7 +277,7 @@ func stepOf(t *testing.T, rep *BisectReport, commit string) BisectStep {
 		}
 	}
 	t.Fatalf("commit %s was never tested; steps %+v", short(commit), rep.Steps)
-	return BisectStep{}
+	return Step{}
 }
 
 // TestBisectUndecided: a commit that does not build right before the
@@ -290,7 +291,7 @@ func TestBisectUndecided(t *testing.T) {
 	bo.Out = &out
 	rep, err := Bisect(context.Background(), bo)
 	checkReset(t, tree, h[9])
-	if !errors.Is(err, ErrBisectUndecided) || rep.First != nil || len(rep.Candidates) != 2 {
+	if !errors.Is(err, ErrUndecided) || rep.First != nil || len(rep.Candidates) != 2 {
 		t.Fatalf("got %v, first %+v, candidates %+v; want c5 and c6 as candidates", err, rep.First, rep.Candidates)
 	}
 	if !strings.Contains(out.String(), "undecided") || !strings.Contains(out.String(), "c5: build") {
@@ -305,18 +306,18 @@ func TestBisectStopsAndResets(t *testing.T) {
 	tests := []struct {
 		name   string
 		states []string
-		opts   func(*BisectOptions)
+		opts   func(*Options)
 		want   func(error) bool
 	}{
 		{"the lab keeps failing", append(repeat("pass", 4), repeat("infra", 6)...), nil,
 			func(err error) bool {
-				var ie *InfraError
+				var ie *lab.InfraError
 				return errors.As(err, &ie) && strings.Contains(err.Error(), "3 times")
 			}},
 		{"cancelled", append(repeat("pass", 4), repeat("cancel", 6)...), nil,
 			func(err error) bool { return errors.Is(err, context.Canceled) }},
 		{"--on-build-error abort", append(repeat("pass", 4), repeat("build", 6)...),
-			func(bo *BisectOptions) { bo.OnBuildError = BisectAbort },
+			func(bo *Options) { bo.OnBuildError = Abort },
 			func(err error) bool { var be *kbuild.BuildError; return errors.As(err, &be) }},
 	}
 	for _, tt := range tests {
@@ -364,18 +365,18 @@ func TestBisectRefusesTree(t *testing.T) {
 		t.Errorf("mid-bisect tree: %v, want ErrBisecting", err)
 	}
 	gitT(t, tree, "bisect", "reset")
-	var ue *UsageError
-	for name, mod := range map[string]func(*BisectOptions){
-		"no scenario": func(bo *BisectOptions) { bo.Scenario = "" },
-		"bad check":   func(bo *BisectOptions) { bo.Check = "errno=0" },
-		"same revs":   func(bo *BisectOptions) { bo.Good = h[1] },
-		"bad rev":     func(bo *BisectOptions) { bo.Bad = "nope" },
-		"a series":    func(bo *BisectOptions) { bo.Series = "v2" },
+	var ue *lab.UsageError
+	for name, mod := range map[string]func(*Options){
+		"no scenario": func(bo *Options) { bo.Scenario = "" },
+		"bad check":   func(bo *Options) { bo.Check = "errno=0" },
+		"same revs":   func(bo *Options) { bo.Good = h[1] },
+		"bad rev":     func(bo *Options) { bo.Bad = "nope" },
+		"a series":    func(bo *Options) { bo.Series = "v2" },
 	} {
 		b := bo
 		mod(&b)
 		if _, err := Bisect(ctx, b); !errors.As(err, &ue) {
-			t.Errorf("%s: %v, want a UsageError", name, err)
+			t.Errorf("%s: %v, want a lab.UsageError", name, err)
 		}
 	}
 	checkReset(t, tree, h[1])
@@ -387,7 +388,7 @@ func TestBisectExitCodes(t *testing.T) {
 	tree, h := bisectRepo(t, "pass", "fail", "build", "flip", "infra", "pass errno=25")
 	tests := []struct {
 		commit int
-		opts   func(*BisectOptions)
+		opts   func(*Options)
 		invert bool
 		want   int
 	}{
@@ -396,12 +397,12 @@ func TestBisectExitCodes(t *testing.T) {
 		{1, nil, false, 1},
 		{1, nil, true, 0},
 		{2, nil, false, 125},
-		{2, func(bo *BisectOptions) { bo.OnBuildError = BisectBad }, false, 1},
-		{2, func(bo *BisectOptions) { bo.OnBuildError = BisectAbort }, false, 128},
-		{3, func(bo *BisectOptions) { bo.Runs = 2 }, false, 125}, // one good, one bad: a tie
+		{2, func(bo *Options) { bo.OnBuildError = Bad }, false, 1},
+		{2, func(bo *Options) { bo.OnBuildError = Abort }, false, 128},
+		{3, func(bo *Options) { bo.Runs = 2 }, false, 125}, // one good, one bad: a tie
 		{4, nil, false, 128},
-		{5, func(bo *BisectOptions) { bo.Check = "errno==0" }, false, 1},
-		{5, func(bo *BisectOptions) { bo.Check = "errno==0" }, true, 0},
+		{5, func(bo *Options) { bo.Check = "errno==0" }, false, 1},
+		{5, func(bo *Options) { bo.Check = "errno==0" }, true, 0},
 	}
 	for _, tt := range tests {
 		gitT(t, tree, "checkout", "-q", h[tt.commit])
@@ -409,8 +410,8 @@ func TestBisectExitCodes(t *testing.T) {
 		if tt.opts != nil {
 			tt.opts(&bo)
 		}
-		st, err := BisectStepAt(context.Background(), bo)
-		if got := BisectExitCode(st, err, tt.invert); got != tt.want {
+		st, err := StepAt(context.Background(), bo)
+		if got := ExitCode(st, err, tt.invert); got != tt.want {
 			t.Errorf("commit %d invert %v: exit %d, want %d (step %+v, err %v)", tt.commit, tt.invert, got, tt.want, st, err)
 		}
 	}
@@ -438,7 +439,7 @@ func TestParseCheck(t *testing.T) {
 	for _, tt := range tests {
 		got, err := ParseCheck(tt.in)
 		if tt.err {
-			var ue *UsageError
+			var ue *lab.UsageError
 			if !errors.As(err, &ue) || !strings.Contains(err.Error(), "METRIC OP NUMBER") {
 				t.Errorf("ParseCheck(%q) = %v, %v; want a usage error", tt.in, got, err)
 			}
@@ -460,24 +461,24 @@ func TestParseCheck(t *testing.T) {
 // words, the confidence and the commands that reproduce it.
 func TestBisectReportText(t *testing.T) {
 	one := 1.0
-	rep := &BisectReport{
+	rep := &Report{
 		ID: "20260101-000000-abcdef", Tree: "/src/linux", Predicate: "errno==0 in scenario unique", Runs: 3,
-		Good:     BisectCommit{Commit: strings.Repeat("a", 40), Subject: "kcov: use enum kcov_mode in kcov_mode_enabled()"},
-		Bad:      BisectCommit{Commit: strings.Repeat("b", 40), Subject: "base: tarball:585a4a074597aefa"},
+		Good:     CommitInfo{Commit: strings.Repeat("a", 40), Subject: "kcov: use enum kcov_mode in kcov_mode_enabled()"},
+		Bad:      CommitInfo{Commit: strings.Repeat("b", 40), Subject: "base: tarball:585a4a074597aefa"},
 		Inverted: true, InRange: 13,
-		Steps: []BisectStep{
-			{Commit: strings.Repeat("c", 40), Subject: "kcov: x86: introduce CONFIG_KCOV_UNIQUE", Verdict: BisectBad, Bad: 3, Confidence: 1,
-				BuildSeconds: 655, BootSeconds: 21.3, ScenarioSeconds: 1.5, Runs: make([]BisectRun, 3)},
-			{Commit: strings.Repeat("d", 40), Subject: "bisect fixture: break the build", Verdict: BisectSkip, Skipped: 1,
-				Why: "the kernel did not build (config)", BuildSeconds: 31, KernelFailed: true, Runs: make([]BisectRun, 1)},
-			{Commit: strings.Repeat("e", 40), Subject: "kcov: add ioctl(KCOV_UNIQUE_ENABLE)", Verdict: BisectGood, Good: 2, Bad: 1,
+		Steps: []Step{
+			{Commit: strings.Repeat("c", 40), Subject: "kcov: x86: introduce CONFIG_KCOV_UNIQUE", Verdict: Bad, Bad: 3, Confidence: 1,
+				BuildSeconds: 655, BootSeconds: 21.3, ScenarioSeconds: 1.5, Runs: make([]StepRun, 3)},
+			{Commit: strings.Repeat("d", 40), Subject: "bisect fixture: break the build", Verdict: Skip, Skipped: 1,
+				Why: "the kernel did not build (config)", BuildSeconds: 31, KernelFailed: true, Runs: make([]StepRun, 1)},
+			{Commit: strings.Repeat("e", 40), Subject: "kcov: add ioctl(KCOV_UNIQUE_ENABLE)", Verdict: Good, Good: 2, Bad: 1,
 				Split: "2 good, 1 bad", Confidence: 2.0 / 3, KernelCached: true, BootSeconds: 20, ScenarioSeconds: 1.2,
-				Runs: []BisectRun{{Verdict: BisectGood, Value: &one}}},
+				Runs: []StepRun{{Verdict: Good, Value: &one}}},
 		},
 		FirstIs: "first good commit", FirstMeans: "the first commit where errno==0 (scenario unique) holds",
 		Reproduce: []string{"kcovlab bisect ...", "git -C /src/linux bisect start ...", "git -C /src/linux bisect run kcovlab bisect-step ...", "git -C /src/linux bisect reset"},
 	}
-	rep.First = &BisectCommit{Commit: rep.Steps[2].Commit, Subject: rep.Steps[2].Subject}
+	rep.First = &CommitInfo{Commit: rep.Steps[2].Commit, Subject: rep.Steps[2].Subject}
 	rep.finish(time.Now(), nil)
 	var b bytes.Buffer
 	rep.Text(&b)
@@ -503,7 +504,7 @@ func TestBisectKernels(t *testing.T) {
 	bo := bisectOptions(t, tree, &fakeLab{})
 	bo.ModuleDir, bo.Good, bo.Bad = "..", h[0], h[3]
 	bo.Fragments = []string{"guest.config", "kcov.config", "kcov-unique.config"}
-	ks, err := BisectKernels(context.Background(), bo)
+	ks, err := Kernels(context.Background(), bo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -517,16 +518,16 @@ func TestBisectKernels(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(entry, "meta.json"), []byte(`{"key":"`+ks[1].Key+`"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	again, err := BisectKernels(context.Background(), bo)
+	again, err := Kernels(context.Background(), bo)
 	if err != nil || again[0].Cached || !again[1].Cached {
 		t.Errorf("after caching c1: %+v, %v", again, err)
 	}
 
 	o := bo.Options
-	if err := o.defaults(); err != nil {
+	if err := o.Defaults(); err != nil {
 		t.Fatal(err)
 	}
-	def, err := o.kernelDef()
+	def, err := o.KernelDef()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -534,11 +535,11 @@ func TestBisectKernels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := (&run{opts: o, log: o.Log, def: def}).specFor(context.Background(), def, src)
+	spec, err := lab.KernelSpec(context.Background(), o, def, src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if spec.Prepare != nil || spec.Source != src || spec.Selftest != kselftestSource || len(spec.Fragments) != 3 || def.Name != "local" {
+	if spec.Prepare != nil || spec.Source != src || spec.Selftest != "tools/testing/selftests/kcov/kcov_test.c" || len(spec.Fragments) != 3 || def.Name != "local" {
 		t.Errorf("local tree spec %+v (kernel %s): want the tree as it is, with the selftest and three fragments", spec, def.Name)
 	}
 }

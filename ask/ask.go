@@ -1,4 +1,16 @@
-package lab
+// Package ask is the ask verb: a recipe answers one reviewer question
+// with the runs, comparisons and kernel scans it needs, and writes the
+// answer (answer.txt, paste-ready, and answer.json) into
+// RESULTS/ask-RECIPE-ID.
+//
+// It owns the recipes (recipes_*.go) and the answer's format. It asks for
+// runs and A/B comparisons through package runs and for built kernels
+// through lab.BuildKernel: it must not import another verb, nor reach
+// QEMU, SSH or the guest image.
+//
+// Host needs: those of lab.Run. Tests (go test -short ./ask/) use a fake
+// run; the real recipes are the e2e suite (make e2e).
+package ask
 
 import (
 	"context"
@@ -16,13 +28,15 @@ import (
 	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/proc"
 	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/lab"
+	"github.com/kcovlab/kcovlab/runs"
 )
 
-// AskOptions configure Ask: one recipe answering a reviewer's question.
-type AskOptions struct {
+// Options configure Ask: one recipe answering a reviewer's question.
+type Options struct {
 	// Options are what every run of the recipe gets; Kernel, Series,
 	// Exclude and Scenarios are set per run by the recipe.
-	Options
+	lab.Options
 	// Recipe is the question's name (see Recipes).
 	Recipe string
 	// Runs per kernel for recipes that repeat runs [the recipe's default].
@@ -31,11 +45,11 @@ type AskOptions struct {
 	// guard-size against vanilla when v2-nounique is not built).
 	Kernels []string
 
-	// run does one run and compare one comparison [Run, Compare]; tests
-	// replace them.
-	run     func(context.Context, Options) (*results.Result, error)
-	compare func(context.Context, CompareOptions) (*CompareResult, error)
-	build   func(context.Context, Options) (*kbuild.Kernel, results.Kernel, error)
+	// run does one run, compare one comparison and build one kernel
+	// [lab.Run, runs.AB, lab.BuildKernel]; tests replace them.
+	run     runs.RunFunc
+	compare func(context.Context, runs.ABOptions) (*runs.ABResult, error)
+	build   func(context.Context, lab.Options) (*kbuild.Kernel, results.Kernel, error)
 }
 
 // Answer is a recipe's reply, written as answer.txt (paste-ready) and
@@ -83,14 +97,14 @@ func RecipeNames() []string {
 func LookupRecipe(name string) (Recipe, error) {
 	r, ok := recipes[name]
 	if !ok {
-		return Recipe{}, &UsageError{fmt.Sprintf("unknown recipe %q; kcovlab ask lists them: %s", name, strings.Join(RecipeNames(), ", "))}
+		return Recipe{}, &lab.UsageError{Msg: fmt.Sprintf("unknown recipe %q; kcovlab ask lists them: %s", name, strings.Join(RecipeNames(), ", "))}
 	}
 	return r, nil
 }
 
 // asker carries one recipe's work.
 type asker struct {
-	opts    AskOptions
+	opts    Options
 	recipe  Recipe
 	kernels []string
 	runs    int
@@ -100,18 +114,18 @@ type asker struct {
 // Ask answers one recipe's question: it builds, boots and runs what the
 // recipe needs (kernels come from the cache when built), writes
 // answer.txt and answer.json and prints the answer to Out.
-func Ask(ctx context.Context, ao AskOptions) (*Answer, error) {
+func Ask(ctx context.Context, ao Options) (*Answer, error) {
 	rec, err := LookupRecipe(ao.Recipe)
 	if err != nil {
 		return nil, err
 	}
 	if err := ao.defaults(); err != nil {
-		return nil, &UsageError{err.Error()}
+		return nil, &lab.UsageError{Msg: err.Error()}
 	}
 	a := &asker{opts: ao, recipe: rec, kernels: rec.Kernels, runs: rec.Runs}
 	if len(ao.Kernels) > 0 {
 		if len(ao.Kernels) != len(rec.Kernels) {
-			return nil, &UsageError{fmt.Sprintf("recipe %s takes %d kernels (%s), got %d", rec.Name, len(rec.Kernels), strings.Join(rec.Kernels, ","), len(ao.Kernels))}
+			return nil, &lab.UsageError{Msg: fmt.Sprintf("recipe %s takes %d kernels (%s), got %d", rec.Name, len(rec.Kernels), strings.Join(rec.Kernels, ","), len(ao.Kernels))}
 		}
 		a.kernels = ao.Kernels
 	}
@@ -119,35 +133,35 @@ func Ask(ctx context.Context, ao AskOptions) (*Answer, error) {
 		a.runs = ao.Runs
 	}
 	for _, k := range a.kernels {
-		if _, err := LookupKernel(k); err != nil {
-			return nil, &UsageError{err.Error()}
+		if _, err := lab.LookupKernel(k); err != nil {
+			return nil, &lab.UsageError{Msg: err.Error()}
 		}
 	}
 	a.ans = &Answer{Recipe: rec.Name, Question: rec.Question, Commands: []string{a.command()}}
 	a.ans.Dir = filepath.Join(ao.ResultsDir, "ask-"+rec.Name+"-"+results.NewRunID(time.Now()))
 	if err := os.MkdirAll(a.ans.Dir, 0o755); err != nil {
-		return nil, &InfraError{Stage: "results", Err: err}
+		return nil, &lab.InfraError{Stage: "results", Err: err}
 	}
 	err = rec.answer(ctx, a)
 	if werr := a.ans.write(); werr != nil && err == nil {
-		err = &InfraError{Stage: "results", Err: werr}
+		err = &lab.InfraError{Stage: "results", Err: werr}
 	}
 	a.ans.WriteText(ao.Out)
 	return a.ans, err
 }
 
-func (ao *AskOptions) defaults() error {
-	if err := ao.Options.defaults(); err != nil {
+func (ao *Options) defaults() error {
+	if err := ao.Options.Defaults(); err != nil {
 		return err
 	}
 	if ao.run == nil {
-		ao.run = Run
+		ao.run = lab.Run
 	}
 	if ao.compare == nil {
-		ao.compare = Compare
+		ao.compare = runs.AB
 	}
 	if ao.build == nil {
-		ao.build = buildOnly
+		ao.build = lab.BuildKernel
 	}
 	return nil
 }
@@ -165,7 +179,7 @@ func (a *asker) command() string {
 }
 
 // runOpts are the options of one run of kernel with scenarios.
-func (a *asker) runOpts(kernel string, scenarios ...string) Options {
+func (a *asker) runOpts(kernel string, scenarios ...string) lab.Options {
 	o := a.opts.Options
 	o.Kernel, o.Series, o.Exclude, o.Scenarios = kernel, "", nil, scenarios
 	o.Out = io.Discard
@@ -174,7 +188,11 @@ func (a *asker) runOpts(kernel string, scenarios ...string) Options {
 
 // runOnce runs kernel with scenarios and records its identity and run dir.
 func (a *asker) runOnce(ctx context.Context, kernel string, scenarios ...string) (*results.Result, error) {
-	res, err := a.opts.run(ctx, a.runOpts(kernel, scenarios...))
+	outs, err := runs.Batch{Run: a.opts.run}.Do(ctx, []runs.Request{{Label: kernel, Options: a.runOpts(kernel, scenarios...)}})
+	var res *results.Result
+	if len(outs) == 1 {
+		res, err = outs[0].Result, outs[0].Err
+	}
 	if res == nil {
 		return nil, err
 	}
@@ -188,8 +206,8 @@ func (a *asker) runOnce(ctx context.Context, kernel string, scenarios ...string)
 }
 
 // compareRuns runs two kernels interleaved and records both identities.
-func (a *asker) compareRuns(ctx context.Context, ka, kb string, scenarios ...string) (*CompareResult, error) {
-	co := CompareOptions{Options: a.runOpts(ka, scenarios...), KernelA: ka, KernelB: kb, Runs: a.runs, run: a.opts.run}
+func (a *asker) compareRuns(ctx context.Context, ka, kb string, scenarios ...string) (*runs.ABResult, error) {
+	co := runs.ABOptions{Options: a.runOpts(ka, scenarios...), KernelA: ka, KernelB: kb, Runs: a.runs, Run: a.opts.run}
 	cr, err := a.opts.compare(ctx, co)
 	if cr == nil {
 		return nil, err
@@ -204,7 +222,7 @@ func (a *asker) compareRuns(ctx context.Context, ka, kb string, scenarios ...str
 		a.command1(proc.Quote(c.Command))
 	}
 	a.ans.Runs = append(a.ans.Runs, filepath.Join("..", filepath.Base(cr.Dir)))
-	if errors.Is(err, ErrScenarioFailed) {
+	if errors.Is(err, lab.ErrScenarioFailed) {
 		err = nil // a failed scenario is a finding here, not a stop
 	}
 	return cr, err
@@ -232,23 +250,6 @@ func (a *asker) identify(k results.Kernel, accel string) {
 
 func (a *asker) findf(format string, args ...any) {
 	a.ans.Findings = append(a.ans.Findings, fmt.Sprintf(format, args...))
-}
-
-// buildOnly builds (or takes from the cache) the kernel opts name, without
-// booting it.
-func buildOnly(ctx context.Context, opts Options) (*kbuild.Kernel, results.Kernel, error) {
-	if err := opts.defaults(); err != nil {
-		return nil, results.Kernel{}, &UsageError{err.Error()}
-	}
-	def, err := opts.kernelDef()
-	if err != nil {
-		return nil, results.Kernel{}, err
-	}
-	r := &run{opts: opts, log: opts.Log, def: def, res: &results.Result{}}
-	if err := r.buildKernel(ctx); err != nil {
-		return nil, results.Kernel{}, err
-	}
-	return r.kernel, r.res.Kernel, nil
 }
 
 // WriteText prints the answer for a mail reply: the question, the kernels,

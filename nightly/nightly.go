@@ -1,4 +1,14 @@
-package lab
+// Package nightly is the nightly verb: every kernel with every scenario
+// into RESULTS/nightly-DATE, the combined JUnit/KTAP/HTML there, and the
+// comparison with the previous nightly.
+//
+// It owns the choice of kernels, the dated directory and the verdict of a
+// night. It asks for runs through package runs only: it must not import
+// another verb, nor reach QEMU, SSH, the guest image or the kernel build.
+//
+// Host needs: those of lab.Run. The real nightly is the e2e suite (make
+// e2e); go test -short ./nightly/ has nothing to boot.
+package nightly
 
 import (
 	"context"
@@ -13,20 +23,22 @@ import (
 
 	"github.com/kcovlab/kcovlab/internal/report"
 	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/lab"
+	"github.com/kcovlab/kcovlab/runs"
 	"github.com/kcovlab/kcovlab/scenarios"
 )
 
-// NightlyOptions configure a nightly: every kernel x every scenario.
-type NightlyOptions struct {
-	Options
+// Options configure a nightly: every kernel x every scenario.
+type Options struct {
+	lab.Options
 	// Kernels to run [every named kernel].
 	Kernels []string
 	// Tolerance is the relative change of a metric that counts as moved [0.10].
 	Tolerance float64
 }
 
-// NightlyResult is what a nightly leaves in its dated directory.
-type NightlyResult struct {
+// Result is what a nightly leaves in its dated directory.
+type Result struct {
 	Dir  string
 	Runs []*results.Result
 	// Prev is the previous nightly compared with ("" for the first one).
@@ -40,50 +52,56 @@ const nightlyPrefix = "nightly-"
 
 // Nightly runs every kernel with every scenario into RESULTS/nightly-DATE,
 // writes the combined JUnit/KTAP/HTML there and compares with the newest
-// earlier nightly in the same results root. The error is ErrScenarioFailed
-// when a scenario failed or a new failure appeared, an *InfraError when a
+// earlier nightly in the same results root. The error is lab.ErrScenarioFailed
+// when a scenario failed or a new failure appeared, an *lab.InfraError when a
 // kernel's run could not finish, nil when everything passed.
-func Nightly(ctx context.Context, no NightlyOptions) (*NightlyResult, error) {
+func Nightly(ctx context.Context, no Options) (*Result, error) {
 	if len(no.Scenarios) == 0 {
 		no.Scenarios = scenarios.Names()
 	}
-	if err := no.defaults(); err != nil {
-		return nil, &UsageError{err.Error()}
+	if err := no.Defaults(); err != nil {
+		return nil, &lab.UsageError{Msg: err.Error()}
 	}
 	if len(no.Kernels) == 0 {
-		no.Kernels = KernelNames()
+		no.Kernels = lab.KernelNames()
 	}
 	if no.Tolerance == 0 {
 		no.Tolerance = 0.10
 	}
 	root := no.ResultsDir
-	nr := &NightlyResult{Dir: filepath.Join(root, nightlyPrefix+time.Now().UTC().Format("20060102-150405"))}
+	nr := &Result{Dir: filepath.Join(root, nightlyPrefix+time.Now().UTC().Format("20060102-150405"))}
 	nr.Prev = previousNightly(root, nr.Dir)
+	var reqs []runs.Request
 	for _, k := range no.Kernels {
 		o := no.Options
 		o.Kernel, o.ResultsDir = k, nr.Dir
-		no.Log.Info("nightly: kernel", "name", k)
-		res, err := Run(ctx, o)
-		if res != nil {
-			nr.Runs = append(nr.Runs, res)
-		}
-		if err != nil && !errors.Is(err, ErrScenarioFailed) {
-			nr.Infra = append(nr.Infra, k)
-			no.Log.Error("nightly: kernel did not finish", "name", k, "err", err)
-		}
-		if ctx.Err() != nil {
-			return nr, ctx.Err()
-		}
+		reqs = append(reqs, runs.Request{Label: k, Options: o})
+	}
+	b := runs.Batch{
+		Start: func(_ int, req runs.Request) { no.Log.Info("nightly: kernel", "name", req.Label) },
+		Done: func(out runs.Outcome) error {
+			if out.Result != nil {
+				nr.Runs = append(nr.Runs, out.Result)
+			}
+			if out.Err != nil && !errors.Is(out.Err, lab.ErrScenarioFailed) {
+				nr.Infra = append(nr.Infra, out.Label)
+				no.Log.Error("nightly: kernel did not finish", "name", out.Label, "err", out.Err)
+			}
+			return nil
+		},
+	}
+	if _, err := b.Do(ctx, reqs); err != nil {
+		return nr, err
 	}
 	return nr, nr.finish(no)
 }
 
-func (nr *NightlyResult) finish(no NightlyOptions) error {
+func (nr *Result) finish(no Options) error {
 	if len(nr.Runs) == 0 {
-		return &InfraError{Stage: "nightly", Err: errors.New("no kernel run started")}
+		return &lab.InfraError{Stage: "nightly", Err: errors.New("no kernel run started")}
 	}
 	if err := report.WriteRunDir(nr.Dir, nr.Runs); err != nil {
-		return &InfraError{Stage: "nightly", Err: err}
+		return &lab.InfraError{Stage: "nightly", Err: err}
 	}
 	report.Summary(no.Out, nr.Runs, no.Color)
 	if nr.Prev != "" {
@@ -99,13 +117,13 @@ func (nr *NightlyResult) finish(no NightlyOptions) error {
 	fmt.Fprintf(no.Out, "nightly: %s\n", nr.Dir)
 	switch {
 	case len(nr.Infra) > 0:
-		return &InfraError{Stage: "nightly", Err: fmt.Errorf("kernels that did not finish: %s", strings.Join(nr.Infra, ", "))}
+		return &lab.InfraError{Stage: "nightly", Err: fmt.Errorf("kernels that did not finish: %s", strings.Join(nr.Infra, ", "))}
 	case nr.Diff != nil && nr.Diff.Regressed():
-		return ErrScenarioFailed
+		return lab.ErrScenarioFailed
 	}
 	for _, r := range nr.Runs {
 		if !r.Passed() {
-			return ErrScenarioFailed
+			return lab.ErrScenarioFailed
 		}
 	}
 	return nil

@@ -1,4 +1,4 @@
-package lab
+package compare
 
 import (
 	"bytes"
@@ -12,11 +12,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/report"
 	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/lab"
 	"github.com/kcovlab/kcovlab/scenarios"
 )
 
@@ -30,11 +30,11 @@ func fakeResult(kernel, id, verdict string, metrics map[string]float64) *results
 // fakeRunner answers each run from a script indexed by kernel and the
 // kernel's run number (0, 1, ...), and records every call.
 type fakeRunner struct {
-	calls  []Options
+	calls  []lab.Options
 	script func(kernel string, n int) (*results.Result, error)
 }
 
-func (f *fakeRunner) run(ctx context.Context, o Options) (*results.Result, error) {
+func (f *fakeRunner) run(ctx context.Context, o lab.Options) (*results.Result, error) {
 	n := 0
 	for _, c := range f.calls {
 		if c.Kernel == o.Kernel {
@@ -53,10 +53,10 @@ func (f *fakeRunner) kernels() []string {
 	return out
 }
 
-func compareOptions(t *testing.T, f *fakeRunner, runs int) CompareOptions {
+func compareOptions(t *testing.T, f *fakeRunner, runs int) Options {
 	t.Helper()
-	return CompareOptions{
-		Options: Options{ModuleDir: t.TempDir(), ResultsDir: t.TempDir(), Scenarios: []string{"smoke"}, Out: io.Discard},
+	return Options{
+		Options: lab.Options{ModuleDir: t.TempDir(), ResultsDir: t.TempDir(), Scenarios: []string{"smoke"}, Out: io.Discard},
 		KernelA: "vanilla", KernelB: "v2", Runs: runs, run: f.run,
 	}
 }
@@ -70,13 +70,13 @@ func TestCompareWithFakeRunner(t *testing.T) {
 			verdict := results.Pass
 			var err error
 			if n == 2 { // the invariant broke, the numbers were measured
-				verdict, err = results.Fail, ErrScenarioFailed
+				verdict, err = results.Fail, lab.ErrScenarioFailed
 			}
 			return fakeResult(kernel, id, verdict, map[string]float64{"pcs": pcsA[n], "buf": 64}), err
 		}
 		r := fakeResult(kernel, id, results.Pass, map[string]float64{"pcs": pcsB[n], "buf": 64, "dups": 0})
 		if n == 1 { // the lab broke after the scenario: its 500 must not count
-			return r, &InfraError{Stage: "report", Err: errors.New("disk full")}
+			return r, &lab.InfraError{Stage: "report", Err: errors.New("disk full")}
 		}
 		return r, nil
 	}}
@@ -84,7 +84,7 @@ func TestCompareWithFakeRunner(t *testing.T) {
 	co := compareOptions(t, f, 5)
 	co.Out = &out
 	cr, err := Compare(context.Background(), co)
-	var ie *InfraError
+	var ie *lab.InfraError
 	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "1 of 10 runs did not finish") {
 		t.Fatalf("err %v, want an InfraError for the unfinished run", err)
 	}
@@ -117,14 +117,14 @@ func TestCompareWithFakeRunner(t *testing.T) {
 	if c.A.Kernel.Key != "key-vanilla" || c.B.Kernel.Series != "v2" || !reflect.DeepEqual(c.B.Accel, []string{"tcg"}) {
 		t.Errorf("identities %+v / %+v", c.A, c.B)
 	}
-	checkCompareMetrics(t, c.Metrics)
+	checkMetrics(t, c.Metrics)
 	checkCompareFiles(t, cr, &out)
 }
 
 // checkCompareMetrics checks the statistics of TestCompareWithFakeRunner:
 // pcs differs (5 against 4 values that do not overlap: exact p = 2/126),
 // buf does not, dups is B's only.
-func checkCompareMetrics(t *testing.T, ms []MetricStat) {
+func checkMetrics(t *testing.T, ms []MetricStat) {
 	t.Helper()
 	var names []string
 	for _, m := range ms {
@@ -149,7 +149,7 @@ func checkCompareMetrics(t *testing.T, ms []MetricStat) {
 }
 
 // checkCompareFiles checks compare.json, compare.html and the text.
-func checkCompareFiles(t *testing.T, cr *CompareResult, out *bytes.Buffer) {
+func checkCompareFiles(t *testing.T, cr *Result, out *bytes.Buffer) {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(cr.Dir, report.ABJSONFile))
 	if err != nil {
@@ -184,13 +184,13 @@ func TestCompareVerdict(t *testing.T) {
 		want error
 	}{
 		{name: "all pass"},
-		{name: "a scenario failed", fail: true, want: ErrScenarioFailed},
+		{name: "a scenario failed", fail: true, want: lab.ErrScenarioFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeRunner{script: func(kernel string, n int) (*results.Result, error) {
 				if tt.fail && kernel == "v2" && n == 0 {
-					return fakeResult(kernel, "r", results.Error, nil), ErrScenarioFailed
+					return fakeResult(kernel, "r", results.Error, nil), lab.ErrScenarioFailed
 				}
 				return fakeResult(kernel, "r", results.Pass, map[string]float64{"pcs": 1}), nil
 			}}
@@ -216,7 +216,7 @@ func TestCompareStops(t *testing.T) {
 	}{
 		{"kernel B does not build", buildErr, 2, false},
 		{"cancelled", context.Canceled, 2, false},
-		{"a boot failure is retried", &BootError{Reason: "no SSH answer"}, 6, true},
+		{"a boot failure is retried", &lab.BootError{Reason: "no SSH answer"}, 6, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,7 +232,7 @@ func TestCompareStops(t *testing.T) {
 				return fakeResult(kernel, "a", results.Pass, nil), nil
 			}}
 			cr, err := Compare(ctx, compareOptions(t, f, 3))
-			var ie *InfraError
+			var ie *lab.InfraError
 			if tt.infra != (errors.As(err, &ie) && ie.Stage == "compare") || !tt.infra && !errors.Is(err, tt.err) {
 				t.Fatalf("err %v, want %v (infra %v)", err, tt.err, tt.infra)
 			}
@@ -249,14 +249,14 @@ func TestCompareStops(t *testing.T) {
 func TestCompareRejectsBadOptions(t *testing.T) {
 	tests := []struct {
 		name   string
-		mod    func(*CompareOptions)
+		mod    func(*Options)
 		target any
 	}{
-		{"unknown kernel", func(co *CompareOptions) { co.KernelB = "v9" }, new(*UnknownKernelError)},
-		{"missing kernel", func(co *CompareOptions) { co.KernelA = "" }, new(*UsageError)},
-		{"unknown scenario", func(co *CompareOptions) { co.Scenarios = []string{"nope"} }, new(*scenarios.UnknownError)},
-		{"negative runs", func(co *CompareOptions) { co.Runs = -1 }, new(*UsageError)},
-		{"bad accel", func(co *CompareOptions) { co.Accel = "hvf" }, new(*UsageError)},
+		{"unknown kernel", func(co *Options) { co.KernelB = "v9" }, new(*lab.UnknownKernelError)},
+		{"missing kernel", func(co *Options) { co.KernelA = "" }, new(*lab.UsageError)},
+		{"unknown scenario", func(co *Options) { co.Scenarios = []string{"nope"} }, new(*scenarios.UnknownError)},
+		{"negative runs", func(co *Options) { co.Runs = -1 }, new(*lab.UsageError)},
+		{"bad accel", func(co *Options) { co.Accel = "hvf" }, new(*lab.UsageError)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -274,85 +274,11 @@ func TestCompareRejectsBadOptions(t *testing.T) {
 	}
 }
 
-func TestSideOptions(t *testing.T) {
-	mbox := filepath.Join(t.TempDir(), "fix.mbox")
-	os.WriteFile(mbox, nil, 0o644)
-	tests := []struct {
-		kernel, wantKernel, wantSeries string
-		ok                             bool
-	}{
-		{"v2-no01", "v2-no01", "", true},
-		{mbox, "", mbox, true},
-		{"/src/linux:v6.12..fix", "", "/src/linux:v6.12..fix", true},
-		{"v9", "", "", false},
-	}
-	base := Options{Kernel: "v4", Series: "x", Exclude: []int{1}, Out: os.Stdout}
-	for _, tt := range tests {
-		o, err := sideOptions(base, tt.kernel)
-		if (err == nil) != tt.ok {
-			t.Errorf("%s: err %v", tt.kernel, err)
-			continue
-		}
-		if tt.ok && (o.Kernel != tt.wantKernel || o.Series != tt.wantSeries || o.Exclude != nil || o.Out != io.Discard) {
-			t.Errorf("%s: kernel %q series %q exclude %v", tt.kernel, o.Kernel, o.Series, o.Exclude)
-		}
-	}
-}
-
-func TestStopsCompare(t *testing.T) {
-	tests := []struct {
-		err  error
-		want bool
-	}{
-		{nil, false},
-		{ErrScenarioFailed, false},
-		{&BootError{Reason: "timeout"}, false},
-		{&InfraError{Stage: "vm", Err: errors.New("qemu exited")}, false},
-		{&InfraError{Stage: "image", Err: errors.New("mkuimage")}, true},
-		{&InfraError{Stage: "toolchain", Err: errors.New("no clang")}, true},
-		{&kbuild.BuildError{Stage: "make", Err: errors.New("exit 2")}, true},
-		{&UsageError{"bad"}, true},
-		{context.Canceled, true},
-	}
-	for _, tt := range tests {
-		if got := stopsCompare(tt.err); got != tt.want {
-			t.Errorf("stopsCompare(%v) = %v, want %v", tt.err, got, tt.want)
-		}
-	}
-}
-
-func TestCompareArgv(t *testing.T) {
-	base := CompareOptions{KernelA: "vanilla", KernelB: "v4", Runs: 5,
-		Options: Options{Scenarios: []string{"smoke", "irqnoise"}, Accel: "auto", CPUs: 2, MemoryMB: 1024,
-			Tarball: kbuild.DefaultTarball, QEMU: "qemu-system-x86_64", ScenarioTimeout: 5 * time.Minute}}
-	tests := []struct {
-		name string
-		mod  func(*CompareOptions)
-		want string
-	}{
-		{"defaults", func(*CompareOptions) {}, "kcovlab compare vanilla v4 --scenario smoke,irqnoise --runs 5"},
-		{"measurement flags", func(co *CompareOptions) {
-			co.Accel, co.CPUs, co.MemoryMB, co.BootTimeout = "tcg", 1, 2048, 90*time.Second
-		}, "kcovlab compare vanilla v4 --scenario smoke,irqnoise --runs 5 --accel tcg --cpus 1 --memory 2048 --boot-timeout 1m30s"},
-		{"local tree", func(co *CompareOptions) { co.KernelSrc, co.Runs = "/src/linux", 10 },
-			"kcovlab compare vanilla v4 --scenario smoke,irqnoise --runs 10 --kernel-src /src/linux"},
-		{"other tarball", func(co *CompareOptions) { co.Tarball = "/tmp/l.tar.xz" },
-			"kcovlab compare vanilla v4 --scenario smoke,irqnoise --runs 5 --tarball /tmp/l.tar.xz"},
-	}
-	for _, tt := range tests {
-		co := base
-		tt.mod(&co)
-		if got := strings.Join(compareArgv(co), " "); got != tt.want {
-			t.Errorf("%s:\n got %s\nwant %s", tt.name, got, tt.want)
-		}
-	}
-}
-
 func TestCompareMetricsOverExistingRuns(t *testing.T) {
 	a := []*results.Result{fakeResult("v2", "1", results.Pass, map[string]float64{"pcs": 3}),
 		fakeResult("v2", "2", results.Pass, map[string]float64{"pcs": 5})}
 	b := []*results.Result{fakeResult("v4", "3", results.Pass, map[string]float64{"pcs": 8})}
-	ms := CompareMetrics(a, b)
+	ms := Metrics(a, b)
 	// p: U = 0 has probability 1/3 among the three orders of 3, 5 and 8.
 	if len(ms) != 1 || ms[0].A.Median != 4 || *ms[0].Delta != 4 || *ms[0].DeltaPct != 100 || math.Abs(*ms[0].P-2.0/3) > 1e-12 {
 		t.Fatalf("got %+v", ms)

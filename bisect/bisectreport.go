@@ -1,4 +1,4 @@
-package lab
+package bisect
 
 import (
 	"context"
@@ -16,36 +16,37 @@ import (
 	"github.com/kcovlab/kcovlab/internal/gitbisect"
 	"github.com/kcovlab/kcovlab/internal/proc"
 	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/lab"
 )
 
-// BisectReport is bisect.json: what was asked, every step, the answer and
+// Report is bisect.json: what was asked, every step, the answer and
 // how to reproduce it.
-type BisectReport struct {
+type Report struct {
 	ID   string `json:"id"`
 	Dir  string `json:"-"`
 	Tree string `json:"tree"`
 	// Predicate is what good means: "scenario unique passes" or
 	// "errno==0 in scenario unique".
-	Predicate string       `json:"predicate"`
-	Scenario  string       `json:"scenario"`
-	Check     string       `json:"check,omitempty"`
-	Runs      int          `json:"runs_per_step"`
-	Good      BisectCommit `json:"good"`
-	Bad       BisectCommit `json:"bad"`
+	Predicate string     `json:"predicate"`
+	Scenario  string     `json:"scenario"`
+	Check     string     `json:"check,omitempty"`
+	Runs      int        `json:"runs_per_step"`
+	Good      CommitInfo `json:"good"`
+	Bad       CommitInfo `json:"bad"`
 	// Inverted: the good revision is the newer one, so the bisect looks
 	// for the first commit where the predicate holds (git terms
 	// broken/fixed) instead of the first where it stops holding.
 	Inverted bool `json:"inverted"`
 	// InRange counts the commits git may test.
-	InRange int          `json:"commits_in_range"`
-	Steps   []BisectStep `json:"steps"`
+	InRange int    `json:"commits_in_range"`
+	Steps   []Step `json:"steps"`
 	// First is the answer: the first bad commit (or, inverted, the first
 	// good one); FirstIs names it so and FirstMeans says it in words.
 	// Candidates replace it when git was left with skipped commits only.
-	First      *BisectCommit  `json:"first,omitempty"`
-	FirstIs    string         `json:"first_is"`
-	FirstMeans string         `json:"first_means"`
-	Candidates []BisectCommit `json:"candidates,omitempty"`
+	First      *CommitInfo  `json:"first,omitempty"`
+	FirstIs    string       `json:"first_is"`
+	FirstMeans string       `json:"first_means"`
+	Candidates []CommitInfo `json:"candidates,omitempty"`
 	// Confidence is the product, over the steps that were judged, of the
 	// share of their runs that agreed with the step's verdict: 1 when every
 	// run agreed, lower with each flaky step.
@@ -58,17 +59,17 @@ type BisectReport struct {
 	commits []string // the range, newest first
 }
 
-// BisectCommit is a commit and its subject (Rev: the revision as given).
-type BisectCommit struct {
+// CommitInfo is a commit and its subject (Rev: the revision as given).
+type CommitInfo struct {
 	Commit  string `json:"commit"`
 	Subject string `json:"subject"`
 	Rev     string `json:"rev,omitempty"`
 }
 
-func (c BisectCommit) String() string { return short(c.Commit) + " " + c.Subject }
+func (c CommitInfo) String() string { return short(c.Commit) + " " + c.Subject }
 
-func (bo *BisectOptions) newReport(ctx context.Context, repo *gitbisect.Repo, start time.Time) (*BisectReport, error) {
-	rep := &BisectReport{
+func (bo *Options) newReport(ctx context.Context, repo *gitbisect.Repo, start time.Time) (*Report, error) {
+	rep := &Report{
 		ID: results.NewRunID(start), Tree: repo.Dir, Scenario: bo.Scenario, Check: bo.Check,
 		Runs: bo.Runs, Started: start.UTC(), Predicate: "scenario " + bo.Scenario + " passes",
 	}
@@ -81,20 +82,20 @@ func (bo *BisectOptions) newReport(ctx context.Context, repo *gitbisect.Repo, st
 	rep.Dir = filepath.Join(bo.ResultsDir, "bisect-"+rep.ID)
 	for _, c := range []struct {
 		flag, rev string
-		to        *BisectCommit
+		to        *CommitInfo
 	}{{"--good", bo.Good, &rep.Good}, {"--bad", bo.Bad, &rep.Bad}} {
 		if c.rev == "" {
-			return nil, &UsageError{"bisect needs " + c.flag + " REV"}
+			return nil, &lab.UsageError{Msg: "bisect needs " + c.flag + " REV"}
 		}
 		h, err := repo.Resolve(ctx, c.rev)
 		if err != nil {
-			return nil, &UsageError{c.flag + ": " + err.Error()}
+			return nil, &lab.UsageError{Msg: c.flag + ": " + err.Error()}
 		}
 		subject, _ := repo.Subject(ctx, h)
-		*c.to = BisectCommit{Commit: h, Subject: subject, Rev: c.rev}
+		*c.to = CommitInfo{Commit: h, Subject: subject, Rev: c.rev}
 	}
 	if rep.Good.Commit == rep.Bad.Commit {
-		return nil, &UsageError{fmt.Sprintf("--good %s and --bad %s are the same commit", bo.Good, bo.Bad)}
+		return nil, &lab.UsageError{Msg: fmt.Sprintf("--good %s and --bad %s are the same commit", bo.Good, bo.Bad)}
 	}
 	goodFirst, err := repo.IsAncestor(ctx, rep.Good.Commit, rep.Bad.Commit)
 	if err != nil {
@@ -121,7 +122,7 @@ func (bo *BisectOptions) newReport(ctx context.Context, repo *gitbisect.Repo, st
 }
 
 // between are the commits git may ask about: the range without its new end.
-func (rep *BisectReport) between() []string {
+func (rep *Report) between() []string {
 	if len(rep.commits) < 2 {
 		return nil
 	}
@@ -129,7 +130,7 @@ func (rep *BisectReport) between() []string {
 }
 
 // terms are git's words for this bisect.
-func (rep *BisectReport) terms() gitbisect.Terms {
+func (rep *Report) terms() gitbisect.Terms {
 	if rep.Inverted {
 		return gitbisect.FixTerms
 	}
@@ -137,22 +138,22 @@ func (rep *BisectReport) terms() gitbisect.Terms {
 }
 
 // mark is git's word for a step's verdict.
-func (rep *BisectReport) mark(v BisectVerdict) string {
+func (rep *Report) mark(v Verdict) string {
 	t := rep.terms()
 	switch {
-	case v == BisectSkip:
+	case v == Skip:
 		return gitbisect.Skip
-	case (v == BisectGood) != rep.Inverted:
+	case (v == Good) != rep.Inverted:
 		return t.Old
 	}
 	return t.New
 }
 
 // answer records what git concluded.
-func (rep *BisectReport) answer(ctx context.Context, repo *gitbisect.Repo, p gitbisect.Progress) error {
-	subject := func(c string) BisectCommit {
+func (rep *Report) answer(ctx context.Context, repo *gitbisect.Repo, p gitbisect.Progress) error {
+	subject := func(c string) CommitInfo {
 		s, _ := repo.Subject(ctx, c)
-		return BisectCommit{Commit: c, Subject: s}
+		return CommitInfo{Commit: c, Subject: s}
 	}
 	if p.First != "" {
 		c := subject(p.First)
@@ -162,24 +163,24 @@ func (rep *BisectReport) answer(ctx context.Context, repo *gitbisect.Repo, p git
 	for _, c := range p.Candidates {
 		rep.Candidates = append(rep.Candidates, subject(c))
 	}
-	return ErrBisectUndecided
+	return ErrUndecided
 }
 
-func (rep *BisectReport) finish(start time.Time, err error) {
+func (rep *Report) finish(start time.Time, err error) {
 	rep.Seconds = time.Since(start).Seconds()
-	if err != nil && !errors.Is(err, ErrBisectUndecided) {
+	if err != nil && !errors.Is(err, ErrUndecided) {
 		rep.Error = err.Error()
 	}
 	rep.Confidence = 1
 	for _, st := range rep.Steps {
-		if st.Verdict != BisectSkip {
+		if st.Verdict != Skip {
 			rep.Confidence *= st.Confidence
 		}
 	}
 }
 
 // write saves bisect.json and bisect.txt.
-func (rep *BisectReport) write() error {
+func (rep *Report) write() error {
 	raw, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
@@ -197,7 +198,7 @@ func (rep *BisectReport) write() error {
 
 // Text writes the report for people: the question, one line per step, the
 // answer and the commands that reproduce it.
-func (rep *BisectReport) Text(w io.Writer) {
+func (rep *Report) Text(w io.Writer) {
 	fmt.Fprintf(w, "bisect %s: %s, %d run(s) per step\n", rep.ID, rep.Predicate, rep.Runs)
 	fmt.Fprintf(w, "tree %s\n  good %s\n  bad  %s\n", rep.Tree, rep.Good, rep.Bad)
 	if rep.Inverted {
@@ -235,7 +236,7 @@ func (rep *BisectReport) Text(w io.Writer) {
 	}
 }
 
-func (rep *BisectReport) answerText(w io.Writer) {
+func (rep *Report) answerText(w io.Writer) {
 	switch {
 	case rep.First != nil:
 		fmt.Fprintf(w, "%s: %s %s\n  (%s)\n", rep.FirstIs, rep.First.Commit, rep.First.Subject, rep.FirstMeans)
@@ -252,7 +253,7 @@ func (rep *BisectReport) answerText(w io.Writer) {
 
 // reproduce is the kcovlab command of this bisect and the plain git
 // commands that do the same with `git bisect run`.
-func (bo *BisectOptions) reproduce(rep *BisectReport) []string {
+func (bo *Options) reproduce(rep *Report) []string {
 	step := bo.stepArgs()
 	kcov := append([]string{"kcovlab", "bisect", "--kernel-src", rep.Tree, "--good", rep.Good.Commit, "--bad", rep.Bad.Commit}, step...)
 	newRev, oldRev := rep.Bad.Commit, rep.Good.Commit
@@ -271,7 +272,7 @@ func (bo *BisectOptions) reproduce(rep *BisectReport) []string {
 
 // stepArgs are the flags that make `kcovlab bisect-step` judge a commit
 // the way this bisect does (defaults left out).
-func (bo *BisectOptions) stepArgs() []string {
+func (bo *Options) stepArgs() []string {
 	args := []string{"--src", bo.ModuleDir, "--scenario", bo.Scenario}
 	add := func(flag, v, def string) {
 		if v != def {
@@ -282,10 +283,10 @@ func (bo *BisectOptions) stepArgs() []string {
 	add("--runs", strconv.Itoa(bo.Runs), "1")
 	add("--retries", strconv.Itoa(bo.Retries), "2")
 	add("--fragments", strings.Join(bo.Fragments, ","), "")
-	add("--on-build-error", string(bo.OnBuildError), string(BisectSkip))
-	add("--on-boot-error", string(bo.OnBootError), string(BisectSkip))
-	add("--on-crash", string(bo.OnCrash), string(BisectBad))
-	add("--cache", bo.CacheDir, DefaultCacheDir())
+	add("--on-build-error", string(bo.OnBuildError), string(Skip))
+	add("--on-boot-error", string(bo.OnBootError), string(Skip))
+	add("--on-crash", string(bo.OnCrash), string(Bad))
+	add("--cache", bo.CacheDir, lab.DefaultCacheDir())
 	add("--accel", bo.Accel, "auto")
 	return args
 }

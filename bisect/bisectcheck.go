@@ -1,9 +1,11 @@
-package lab
+package bisect
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/kcovlab/kcovlab/lab"
 )
 
 // Check judges a bisect step on one metric of the scenario's result instead
@@ -20,7 +22,7 @@ var checkOps = []string{"==", "!=", "<=", ">=", "<", ">"}
 // ParseCheck reads METRIC OP NUMBER, spaces allowed around OP.
 func ParseCheck(expr string) (Check, error) {
 	bad := func(why string) (Check, error) {
-		return Check{}, &UsageError{fmt.Sprintf("--check %q: %s; want METRIC OP NUMBER with OP one of %s, e.g. 'errno==0'",
+		return Check{}, &lab.UsageError{Msg: fmt.Sprintf("--check %q: %s; want METRIC OP NUMBER with OP one of %s, e.g. 'errno==0'",
 			expr, why, strings.Join(checkOps, " "))}
 	}
 	i := strings.IndexAny(expr, "=!<>")

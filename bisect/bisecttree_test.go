@@ -1,4 +1,4 @@
-package lab
+package bisect
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kcovlab/kcovlab/lab"
 )
 
 // threePatches is a series of three one-line changes to kernel/kcov.c.
@@ -35,9 +37,9 @@ diff --git a/kernel/kcov.c b/kernel/kcov.c
 	return b.String()
 }
 
-// TestMakeBisectTree builds a bisect tree from a plain (non-git) kernel
+// TestMakeTree builds a bisect tree from a plain (non-git) kernel
 // tree and a three-patch series with the fixture after patch 2.
-func TestMakeBisectTree(t *testing.T) {
+func TestMakeTree(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not installed")
 	}
@@ -57,11 +59,11 @@ func TestMakeBisectTree(t *testing.T) {
 	if err := os.WriteFile(mbox, []byte(threePatches()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	bt := BisectTreeOptions{
-		Options: Options{KernelSrc: src, Series: mbox, ModuleDir: t.TempDir(), CacheDir: t.TempDir()},
+	bt := TreeOptions{
+		Options: lab.Options{KernelSrc: src, Series: mbox, ModuleDir: t.TempDir(), CacheDir: t.TempDir()},
 		Dir:     filepath.Join(t.TempDir(), "tree"), FixtureAfter: 2,
 	}
-	tree, err := MakeBisectTree(context.Background(), bt)
+	tree, err := MakeTree(context.Background(), bt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +71,7 @@ func TestMakeBisectTree(t *testing.T) {
 	for _, c := range tree.Commits {
 		subjects = append(subjects, c.Subject)
 	}
-	want := []string{"kcov: step 1", "kcov: step 2", BisectFixture.Subject, `Revert "` + BisectFixture.Subject + `"`, "kcov: step 3"}
+	want := []string{"kcov: step 1", "kcov: step 2", Fixture.Subject, `Revert "` + Fixture.Subject + `"`, "kcov: step 3"}
 	if len(subjects) != 6 || !strings.HasPrefix(subjects[0], "base: tree:") || strings.Join(subjects[1:], "|") != strings.Join(want, "|") {
 		t.Fatalf("commits %q, want base then %q", subjects, want)
 	}
@@ -105,8 +107,8 @@ func TestMakeBisectTree(t *testing.T) {
 	}
 
 	bt.Dir, bt.FixtureAfter = filepath.Join(t.TempDir(), "again"), 4
-	var ue *UsageError
-	if _, err := MakeBisectTree(context.Background(), bt); !errors.As(err, &ue) || !strings.Contains(err.Error(), "1..3") {
+	var ue *lab.UsageError
+	if _, err := MakeTree(context.Background(), bt); !errors.As(err, &ue) || !strings.Contains(err.Error(), "1..3") {
 		t.Errorf("fixture after patch 4 of 3: %v", err)
 	}
 	if _, err := os.Stat(bt.Dir); !os.IsNotExist(err) {

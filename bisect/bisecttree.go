@@ -1,4 +1,4 @@
-package lab
+package bisect
 
 import (
 	"context"
@@ -12,14 +12,15 @@ import (
 	"github.com/kcovlab/kcovlab/internal/gitbisect"
 	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/proc"
+	"github.com/kcovlab/kcovlab/lab"
 )
 
-// BisectTreeOptions make a git tree to bisect from a base source and a
+// TreeOptions make a git tree to bisect from a base source and a
 // series: one base commit, then one commit per patch.
-type BisectTreeOptions struct {
+type TreeOptions struct {
 	// Options give the base (Tarball or KernelSrc), the series (Series or
 	// a named Kernel, and Exclude), CacheDir, ModuleDir and Log.
-	Options
+	lab.Options
 	// Dir is the new tree; it must be absent or empty.
 	Dir string
 	// FixtureAfter, when 1..len(series), puts two commits after that patch:
@@ -29,64 +30,64 @@ type BisectTreeOptions struct {
 	FixtureAfter int
 }
 
-// BisectTree is the tree MakeBisectTree made.
-type BisectTree struct {
+// Tree is the tree MakeTree made.
+type Tree struct {
 	Dir    string
 	Branch string
 	// Base is the unpatched source; Head the last patch.
-	Base, Head BisectCommit
+	Base, Head CommitInfo
 	// Commits are base first, head last.
-	Commits []BisectCommit
+	Commits []CommitInfo
 	// Fixture is the broken commit and its revert, when asked for.
-	Fixture []BisectCommit
+	Fixture []CommitInfo
 	// Kernel and Fragments are the series' kernel and its config
 	// fragments: bisect the tree with --fragments.
 	Kernel    string
 	Fragments []string
 }
 
-// BisectFixture is the broken commit FixtureAfter inserts.
-var BisectFixture = gitbisect.Fixture{
+// Fixture is the broken commit FixtureAfter inserts.
+var Fixture = gitbisect.Fixture{
 	Subject: "bisect fixture: break the kernel configuration",
 	Path:    "init/Kconfig",
 	Append:  "\nthis line is not Kconfig: a kcovlab bisect fixture that must fail the configuration\n",
 }
 
-// MakeBisectTree creates BisectTreeOptions.Dir as a git repository of the
+// MakeTree creates TreeOptions.Dir as a git repository of the
 // base source plus the series, one commit per patch, cloned from the
 // base's worktree in the cache (objects hard-linked when on one file
 // system). The commits do not depend on who runs it or when, so their
 // kernels stay in the cache across remakes.
-func MakeBisectTree(ctx context.Context, bt BisectTreeOptions) (*BisectTree, error) {
+func MakeTree(ctx context.Context, bt TreeOptions) (*Tree, error) {
 	o := bt.Options
-	if err := o.defaults(); err != nil {
-		return nil, &UsageError{err.Error()}
+	if err := o.Defaults(); err != nil {
+		return nil, &lab.UsageError{Msg: err.Error()}
 	}
 	if o.Series == "" && o.Kernel == "" {
-		return nil, &UsageError{"bisect-tree needs --series (v2, v4, an mbox, a directory of patches or REPO:RANGE) or a --kernel with one"}
+		return nil, &lab.UsageError{Msg: "bisect-tree needs --series (v2, v4, an mbox, a directory of patches or REPO:RANGE) or a --kernel with one"}
 	}
 	if bt.Dir == "" {
-		return nil, &UsageError{"bisect-tree needs the directory to create"}
+		return nil, &lab.UsageError{Msg: "bisect-tree needs the directory to create"}
 	}
 	dir, err := filepath.Abs(bt.Dir)
 	if err != nil {
 		return nil, err
 	}
-	def, err := o.kernelDef()
+	def, err := o.KernelDef()
 	if err != nil {
 		return nil, err
 	}
 	if def.Series == "" {
-		return nil, &UsageError{fmt.Sprintf("kernel %s has no series to make commits of", def.Name)}
+		return nil, &lab.UsageError{Msg: fmt.Sprintf("kernel %s has no series to make commits of", def.Name)}
 	}
-	s, err := def.loadSeries(ctx, o.ModuleDir)
+	s, err := def.LoadSeries(ctx, o.ModuleDir)
 	if err != nil {
 		return nil, err
 	}
 	if bt.FixtureAfter < 0 || bt.FixtureAfter > len(s.Patches) {
-		return nil, &UsageError{fmt.Sprintf("--fixture-after %d: the series has patches 1..%d", bt.FixtureAfter, len(s.Patches))}
+		return nil, &lab.UsageError{Msg: fmt.Sprintf("--fixture-after %d: the series has patches 1..%d", bt.FixtureAfter, len(s.Patches))}
 	}
-	base, err := (&run{opts: o, log: o.Log}).source(ctx)
+	base, err := lab.KernelSource(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -94,16 +95,16 @@ func MakeBisectTree(ctx context.Context, bt BisectTreeOptions) (*BisectTree, err
 	// clone it only under the build lock.
 	unlock, err := kbuild.Lock(ctx, o.CacheDir, "bisect-tree "+dir, o.Log)
 	if err != nil {
-		return nil, &InfraError{Stage: "source", Err: err}
+		return nil, &lab.InfraError{Stage: "source", Err: err}
 	}
 	defer unlock()
 	w, err := kbuild.OpenWorktree(ctx, base, o.CacheDir, o.Log)
 	if err != nil {
-		return nil, &InfraError{Stage: "source", Err: err}
+		return nil, &lab.InfraError{Stage: "source", Err: err}
 	}
 	o.Log.Info("bisect-tree: cloning", "series", s.Name, "patches", len(s.Patches), "dir", dir)
 	_, statErr := os.Stat(dir)
-	tree := &BisectTree{Dir: dir, Branch: kbuild.CloneBranch, Kernel: def.Name, Fragments: def.Fragments}
+	tree := &Tree{Dir: dir, Branch: kbuild.CloneBranch, Kernel: def.Name, Fragments: def.Fragments}
 	_, err = w.Clone(ctx, s, dir)
 	if err == nil {
 		err = tree.fill(ctx, len(s.Patches), bt.FixtureAfter)
@@ -118,7 +119,7 @@ func MakeBisectTree(ctx context.Context, bt BisectTreeOptions) (*BisectTree, err
 }
 
 // fill inserts the fixture (when asked for) and lists the commits.
-func (t *BisectTree) fill(ctx context.Context, patches, fixtureAfter int) error {
+func (t *Tree) fill(ctx context.Context, patches, fixtureAfter int) error {
 	repo, err := gitbisect.Open(ctx, t.Dir)
 	if err != nil {
 		return err
@@ -129,7 +130,7 @@ func (t *BisectTree) fill(ctx context.Context, patches, fixtureAfter int) error 
 		if err != nil {
 			return err
 		}
-		if _, _, _, err := repo.InsertFixture(ctx, after, BisectFixture); err != nil {
+		if _, _, _, err := repo.InsertFixture(ctx, after, Fixture); err != nil {
 			return fmt.Errorf("bisect-tree: %w", err)
 		}
 		commits += 2
@@ -152,7 +153,7 @@ func (t *BisectTree) fill(ctx context.Context, patches, fixtureAfter int) error 
 		if err != nil {
 			return err
 		}
-		c := BisectCommit{Commit: hashes[i], Subject: subject}
+		c := CommitInfo{Commit: hashes[i], Subject: subject}
 		t.Commits = append(t.Commits, c)
 		if fixtureAfter > 0 && (len(t.Commits) == fixtureAfter+2 || len(t.Commits) == fixtureAfter+3) {
 			t.Fixture = append(t.Fixture, c)
@@ -163,7 +164,7 @@ func (t *BisectTree) fill(ctx context.Context, patches, fixtureAfter int) error 
 }
 
 // Text lists the tree's commits and how to bisect it.
-func (t *BisectTree) Text(w io.Writer) {
+func (t *Tree) Text(w io.Writer) {
 	fmt.Fprintf(w, "bisect tree %s (branch %s), kernel %s\n", t.Dir, t.Branch, t.Kernel)
 	fixture := map[string]bool{}
 	for _, c := range t.Fixture {

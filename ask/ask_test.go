@@ -1,4 +1,4 @@
-package lab
+package ask
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/lab"
 )
 
 // scenarioResult is a finished run of kernel with the given scenarios.
@@ -20,10 +21,36 @@ func askResult(kernel string, n int, sc ...results.Scenario) *results.Result {
 		Scenarios: sc}
 }
 
-func askOptions(t *testing.T, recipe string, f *fakeRunner) AskOptions {
+// fakeRunner answers each run from a script indexed by kernel and the
+// kernel's run number (0, 1, ...), and records every call.
+type fakeRunner struct {
+	calls  []lab.Options
+	script func(kernel string, n int) (*results.Result, error)
+}
+
+func (f *fakeRunner) run(ctx context.Context, o lab.Options) (*results.Result, error) {
+	n := 0
+	for _, c := range f.calls {
+		if c.Kernel == o.Kernel {
+			n++
+		}
+	}
+	f.calls = append(f.calls, o)
+	return f.script(o.Kernel, n)
+}
+
+func (f *fakeRunner) kernels() []string {
+	var out []string
+	for _, c := range f.calls {
+		out = append(out, c.Kernel)
+	}
+	return out
+}
+
+func askOptions(t *testing.T, recipe string, f *fakeRunner) Options {
 	t.Helper()
-	return AskOptions{
-		Options: Options{ModuleDir: t.TempDir(), ResultsDir: t.TempDir(), Out: io.Discard},
+	return Options{
+		Options: lab.Options{ModuleDir: t.TempDir(), ResultsDir: t.TempDir(), Out: io.Discard},
 		Recipe:  recipe, run: f.run,
 	}
 }
@@ -118,7 +145,7 @@ func TestAskOverflow(t *testing.T) {
 func TestAskOverflowLastRunErrored(t *testing.T) {
 	f := &fakeRunner{script: func(kernel string, n int) (*results.Result, error) {
 		if n == 2 {
-			return askResult(kernel, n, results.Scenario{Name: "overflow", Verdict: results.Error, Error: "scenario program exited 2"}), ErrScenarioFailed
+			return askResult(kernel, n, results.Scenario{Name: "overflow", Verdict: results.Error, Error: "scenario program exited 2"}), lab.ErrScenarioFailed
 		}
 		return askResult(kernel, n, results.Scenario{Name: "overflow", Verdict: results.Pass, Metrics: map[string]float64{
 			"corpus_programs": 200, "corpus_overflows/trace@4096": 90, "corpus_overflows/unique@4096": 0,
@@ -154,18 +181,18 @@ func TestAskRejects(t *testing.T) {
 	f := &fakeRunner{script: func(string, int) (*results.Result, error) { return nil, errors.New("must not run") }}
 	for _, tc := range []struct {
 		name string
-		edit func(*AskOptions)
+		edit func(*Options)
 		want string
 	}{
-		{"unknown recipe", func(o *AskOptions) { o.Recipe = "nope" }, `unknown recipe "nope"`},
-		{"kernel count", func(o *AskOptions) { o.Kernels = []string{"v2"} }, "takes 4 kernels"},
-		{"unknown kernel", func(o *AskOptions) { o.Kernels = []string{"v2", "v9", "a", "b"} }, "v9"},
+		{"unknown recipe", func(o *Options) { o.Recipe = "nope" }, `unknown recipe "nope"`},
+		{"kernel count", func(o *Options) { o.Kernels = []string{"v2"} }, "takes 4 kernels"},
+		{"unknown kernel", func(o *Options) { o.Kernels = []string{"v2", "v9", "a", "b"} }, "v9"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := askOptions(t, "tsc-noise", f)
 			tc.edit(&o)
 			_, err := Ask(context.Background(), o)
-			var ue *UsageError
+			var ue *lab.UsageError
 			if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want a usage error with %q", err, tc.want)
 			}

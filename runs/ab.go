@@ -1,4 +1,4 @@
-package lab
+package runs
 
 import (
 	"context"
@@ -15,27 +15,27 @@ import (
 	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/report"
 	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/lab"
 )
 
-// CompareOptions configure Compare: two kernels run the same scenarios Runs
-// times each, interleaved A, B, A, B, ... on this machine, every run a
-// fresh boot so that the samples are independent.
-type CompareOptions struct {
+// ABOptions configure AB: two kernels run the same scenarios Runs times
+// each, interleaved A, B, A, B, ... on this machine, every run a fresh
+// boot so that the samples are independent.
+type ABOptions struct {
 	// Options are what every run gets; Kernel, Series and Exclude are
-	// replaced by KernelA and KernelB, and Out gets the comparison only.
-	Options
-	// KernelA and KernelB are named kernels (see Kernels) or series: an
+	// replaced by KernelA and KernelB, and Out gets nothing.
+	lab.Options
+	// KernelA and KernelB are named kernels (see lab.Kernels) or series: an
 	// mbox, a directory of .patch files or REPO:RANGE.
 	KernelA, KernelB string
 	// Runs per kernel [5]. Below 4 no p-value can fall under 0.05.
 	Runs int
-
-	// run does one run [Run]; tests replace it.
-	run func(context.Context, Options) (*results.Result, error)
+	// Run does one run [lab.Run]; tests replace it.
+	Run RunFunc
 }
 
-// CompareResult is what Compare leaves in RESULTS/compare-ID.
-type CompareResult struct {
+// ABResult is what AB leaves in RESULTS/compare-ID.
+type ABResult struct {
 	Dir string
 	// Comparison is compare.json.
 	Comparison *report.ABComparison
@@ -43,48 +43,34 @@ type CompareResult struct {
 	A, B []*results.Result
 }
 
-// MetricStat is one scenario metric of two kernels compared.
-type MetricStat = report.MetricStat
-
-// CompareMetrics computes, without running anything, every scenario
-// metric's median and min..max for two sets of existing runs, the change of
-// the median from a to b and a two-sided Mann-Whitney U p-value. Runs that
-// stopped early and scenarios that neither passed nor failed are left out.
-// Significant metrics (p < 0.05) come first.
-func CompareMetrics(a, b []*results.Result) []MetricStat {
-	return report.CompareSamples(a, b)
-}
-
-// Compare runs both kernels co.Runs times, interleaved, and compares every
+// AB runs both kernels o.Runs times, interleaved, and compares every
 // metric the scenarios report. It writes RESULTS/compare-ID/compare.json
-// and compare.html (each run keeps its own RESULTS/RUN-ID directory) and
-// prints the comparison to Out. The error is nil when every run passed,
-// ErrScenarioFailed when a run's scenario failed or errored, an
-// *InfraError when a run did not finish (its sample is left out of the
-// statistics); a kernel that does not build stops the comparison with
-// that error.
-func Compare(ctx context.Context, co CompareOptions) (*CompareResult, error) {
-	sides, err := co.prepare()
+// and compare.html (each run keeps its own RESULTS/RUN-ID directory). The
+// error is nil when every run passed, lab.ErrScenarioFailed when a run's
+// scenario failed or errored, a *lab.InfraError when a run did not finish
+// (its sample is left out of the statistics); a kernel that does not build
+// stops the comparison with that error. Bad options are an error before
+// anything runs, with a nil result.
+func AB(ctx context.Context, o ABOptions) (*ABResult, error) {
+	sides, err := o.prepare()
 	if err != nil {
 		return nil, err
 	}
 	start := time.Now()
 	id := "compare-" + results.NewRunID(start)
-	cr := &CompareResult{Dir: filepath.Join(co.ResultsDir, id), Comparison: &report.ABComparison{
-		Schema: report.ABSchemaVersion, ID: id, LabVersion: Version, Started: start.UTC(),
-		Scenarios: co.Scenarios, Runs: co.Runs, Order: report.OrderAB, Alpha: report.SignificanceLevel,
-		Spread: report.SpreadMinMax, Test: report.TestName, Command: compareArgv(co),
-		A: report.ABKernel{Name: co.KernelA, Accel: []string{}},
-		B: report.ABKernel{Name: co.KernelB, Accel: []string{}},
+	cr := &ABResult{Dir: filepath.Join(o.ResultsDir, id), Comparison: &report.ABComparison{
+		Schema: report.ABSchemaVersion, ID: id, LabVersion: lab.Version, Started: start.UTC(),
+		Scenarios: o.Scenarios, Runs: o.Runs, Order: report.OrderAB, Alpha: report.SignificanceLevel,
+		Spread: report.SpreadMinMax, Test: report.TestName, Command: compareArgv(o),
+		A: report.ABKernel{Name: o.KernelA, Accel: []string{}},
+		B: report.ABKernel{Name: o.KernelB, Accel: []string{}},
 	}}
-	co.Log.Info("compare: started", "a", co.KernelA, "b", co.KernelB, "runs", co.Runs, "dir", cr.Dir)
-	stop := cr.sample(ctx, co, sides)
-	cr.Comparison.Metrics = CompareMetrics(cr.A, cr.B)
+	o.Log.Info("compare: started", "a", o.KernelA, "b", o.KernelB, "runs", o.Runs, "dir", cr.Dir)
+	stop := cr.sample(ctx, o, sides)
+	cr.Comparison.Metrics = report.CompareSamples(cr.A, cr.B)
 	if err := report.WriteABDir(cr.Dir, cr.Comparison); err != nil && stop == nil {
-		stop = &InfraError{Stage: "compare", Err: err}
+		stop = &lab.InfraError{Stage: "compare", Err: err}
 	}
-	cr.Comparison.WriteText(co.Out, co.Color)
-	fmt.Fprintf(co.Out, "results: %s\n", cr.Dir)
 	if stop != nil {
 		return cr, stop
 	}
@@ -93,25 +79,25 @@ func Compare(ctx context.Context, co CompareOptions) (*CompareResult, error) {
 
 // prepare fills in defaults and checks every option before anything runs:
 // the options of kernel A's and kernel B's runs.
-func (co *CompareOptions) prepare() ([2]Options, error) {
-	var sides [2]Options
-	if err := co.Options.defaults(); err != nil {
-		return sides, &UsageError{err.Error()}
+func (co *ABOptions) prepare() ([2]lab.Options, error) {
+	var sides [2]lab.Options
+	if err := co.Options.Defaults(); err != nil {
+		return sides, &lab.UsageError{Msg: err.Error()}
 	}
 	if co.Runs == 0 {
 		co.Runs = 5
 	}
 	if co.Runs < 0 {
-		return sides, &UsageError{fmt.Sprintf("--runs %d: want 1 or more runs per kernel (4 or more for a p-value below 0.05)", co.Runs)}
+		return sides, &lab.UsageError{Msg: fmt.Sprintf("--runs %d: want 1 or more runs per kernel (4 or more for a p-value below 0.05)", co.Runs)}
 	}
 	if co.KernelA == "" || co.KernelB == "" {
-		return sides, &UsageError{"compare needs two kernels, A and B (see `kcovlab kernels`)"}
+		return sides, &lab.UsageError{Msg: "compare needs two kernels, A and B (see `kcovlab kernels`)"}
 	}
-	if _, err := selectScenarios(co.Scenarios); err != nil {
+	if _, err := lab.SelectScenarios(co.Scenarios); err != nil {
 		return sides, err
 	}
-	if co.run == nil {
-		co.run = Run
+	if co.Run == nil {
+		co.Run = lab.Run
 	}
 	for i, k := range []string{co.KernelA, co.KernelB} {
 		o, err := sideOptions(co.Options, k)
@@ -125,17 +111,17 @@ func (co *CompareOptions) prepare() ([2]Options, error) {
 
 // sideOptions are the options of one kernel's runs. A kernel is a named
 // kernel, else a series when it looks like a path or a git range.
-func sideOptions(base Options, kernel string) (Options, error) {
+func sideOptions(base lab.Options, kernel string) (lab.Options, error) {
 	o := base
 	o.Kernel, o.Series, o.Exclude, o.Out = "", "", nil, io.Discard
-	if _, err := LookupKernel(kernel); err == nil {
+	if _, err := lab.LookupKernel(kernel); err == nil {
 		o.Kernel = kernel
 	} else if _, serr := os.Stat(kernel); serr == nil || strings.ContainsAny(kernel, "/:") {
 		o.Series = kernel
 	} else {
 		return o, err
 	}
-	if _, err := o.kernelDef(); err != nil {
+	if _, err := o.KernelDef(); err != nil {
 		return o, err
 	}
 	return o, nil
@@ -143,18 +129,26 @@ func sideOptions(base Options, kernel string) (Options, error) {
 
 // sample runs the rounds: A, then B, Runs times. It returns the error that
 // stopped it early: cancellation, or one every later run would meet again.
-func (cr *CompareResult) sample(ctx context.Context, co CompareOptions, sides [2]Options) error {
+func (cr *ABResult) sample(ctx context.Context, co ABOptions, sides [2]lab.Options) error {
 	kernels := [2]*report.ABKernel{&cr.Comparison.A, &cr.Comparison.B}
 	data := [2]*[]*results.Result{&cr.A, &cr.B}
-	for round := 1; round <= co.Runs; round++ {
+	var reqs []Request
+	for range co.Runs {
 		for i, o := range sides {
-			k := kernels[i]
-			seq := 2*(round-1) + i + 1
-			co.Log.Info("compare: run", "kernel", k.Name, "side", "AB"[i:i+1], "round", fmt.Sprintf("%d/%d", round, co.Runs))
-			res, err := co.run(ctx, o)
-			s := sampleOf(res, err, seq, round)
+			reqs = append(reqs, Request{Label: kernels[i].Name, Options: o})
+		}
+	}
+	b := Batch{Run: co.Run,
+		Start: func(n int, req Request) {
+			round, i := n/2+1, n%2
+			co.Log.Info("compare: run", "kernel", req.Label, "side", "AB"[i:i+1], "round", fmt.Sprintf("%d/%d", round, co.Runs))
+		},
+		Done: func(out Outcome) error {
+			round, i := out.Index/2+1, out.Index%2
+			k, res, err := kernels[i], out.Result, out.Err
+			s := sampleOf(res, err, out.Index+1, round)
 			if res != nil && res.RunID != "" {
-				s.Dir = relDir(cr.Dir, filepath.Join(o.ResultsDir, res.RunID))
+				s.Dir = relDir(cr.Dir, filepath.Join(out.Options.ResultsDir, res.RunID))
 			}
 			k.Samples = append(k.Samples, s)
 			k.Verdicts.Add(s.Verdict)
@@ -163,15 +157,14 @@ func (cr *CompareResult) sample(ctx context.Context, co CompareOptions, sides [2
 				*data[i] = append(*data[i], res)
 			}
 			co.Log.Info("compare: run done", "kernel", k.Name, "run", s.RunID, "verdict", s.Verdict)
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
 			if stopsCompare(err) {
 				return fmt.Errorf("compare: kernel %s, round %d of %d: %w", k.Name, round, co.Runs, err)
 			}
-		}
+			return nil
+		},
 	}
-	return nil
+	_, err := b.Do(ctx, reqs)
+	return err
 }
 
 // sampleOf records one run: its verdict, why it did not finish or which
@@ -182,8 +175,8 @@ func sampleOf(res *results.Result, err error, seq, round int) report.ABSample {
 	if res != nil {
 		s.RunID = res.RunID
 	}
-	if err != nil && !errors.Is(err, ErrScenarioFailed) {
-		s.Verdict, s.ErrorKind, s.Error = report.Unfinished, errorKind(err), err.Error()
+	if err != nil && !errors.Is(err, lab.ErrScenarioFailed) {
+		s.Verdict, s.ErrorKind, s.Error = report.Unfinished, lab.ErrorKind(err), err.Error()
 		if res != nil && res.ErrorKind != "" {
 			s.ErrorKind = res.ErrorKind
 		}
@@ -233,29 +226,29 @@ func identify(k *report.ABKernel, res *results.Result) {
 // or the toolchain failed, the options are wrong, or the user cancelled.
 // A boot failure or a QEMU crash may be one-off: the next round runs.
 func stopsCompare(err error) bool {
-	if err == nil || errors.Is(err, ErrScenarioFailed) {
+	if err == nil || errors.Is(err, lab.ErrScenarioFailed) {
 		return false
 	}
-	var ie *InfraError
-	var ue *UsageError
+	var ie *lab.InfraError
+	var ue *lab.UsageError
 	if errors.As(err, &ue) {
 		return true
 	}
 	if errors.As(err, &ie) && slices.Contains([]string{"toolchain", "image", "results"}, ie.Stage) {
 		return true
 	}
-	return slices.Contains([]string{"build", "series", "cancelled"}, errorKind(err))
+	return slices.Contains([]string{"build", "series", "cancelled"}, lab.ErrorKind(err))
 }
 
-// verdict is Compare's error once every run was done.
-func (cr *CompareResult) verdict() error {
+// verdict is AB's error once every run was done.
+func (cr *ABResult) verdict() error {
 	a, b := cr.Comparison.A.Verdicts, cr.Comparison.B.Verdicts
 	switch {
 	case a.Unfinished+b.Unfinished > 0:
-		return &InfraError{Stage: "compare", Err: fmt.Errorf("%d of %d runs did not finish and are left out (see %s)",
+		return &lab.InfraError{Stage: "compare", Err: fmt.Errorf("%d of %d runs did not finish and are left out (see %s)",
 			a.Unfinished+b.Unfinished, 2*cr.Comparison.Runs, filepath.Join(cr.Dir, report.ABJSONFile))}
 	case a.Fail+a.Error+b.Fail+b.Error > 0:
-		return ErrScenarioFailed
+		return lab.ErrScenarioFailed
 	}
 	return nil
 }
@@ -263,7 +256,7 @@ func (cr *CompareResult) verdict() error {
 // compareArgv is the command line that reruns a comparison: the kernels,
 // the scenarios, the number of runs and every flag that changes what is
 // measured and differs from its default.
-func compareArgv(co CompareOptions) []string {
+func compareArgv(co ABOptions) []string {
 	argv := []string{"kcovlab", "compare", co.KernelA, co.KernelB,
 		"--scenario", strings.Join(co.Scenarios, ","), "--runs", strconv.Itoa(co.Runs)}
 	add := func(on bool, flag, value string) {

@@ -1,4 +1,4 @@
-package lab
+package bisect
 
 import (
 	"context"
@@ -13,34 +13,36 @@ import (
 	"github.com/kcovlab/kcovlab/internal/kbuild"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/series"
+	"github.com/kcovlab/kcovlab/lab"
+	"github.com/kcovlab/kcovlab/runs"
 )
 
-// BisectVerdict is what a bisect step says of a commit, in the user's
+// Verdict is what a bisect step says of a commit, in the user's
 // words: good means the scenario passes (or the check holds) there. As a
-// policy (BisectOptions.OnBuildError, ...) it may also be BisectAbort.
-type BisectVerdict string
+// policy (Options.OnBuildError, ...) it may also be Abort.
+type Verdict string
 
 const (
-	BisectGood  BisectVerdict = "good"
-	BisectBad   BisectVerdict = "bad"
-	BisectSkip  BisectVerdict = "skip"  // the commit cannot be judged
-	BisectAbort BisectVerdict = "abort" // stop the bisect
+	Good  Verdict = "good"
+	Bad   Verdict = "bad"
+	Skip  Verdict = "skip"  // the commit cannot be judged
+	Abort Verdict = "abort" // stop the bisect
 )
 
-// ParseBisectPolicy reads the value of an --on-... flag.
-func ParseBisectPolicy(flag, v string) (BisectVerdict, error) {
-	switch p := BisectVerdict(v); p {
-	case BisectGood, BisectBad, BisectSkip, BisectAbort:
+// ParsePolicy reads the value of an --on-... flag.
+func ParsePolicy(flag, v string) (Verdict, error) {
+	switch p := Verdict(v); p {
+	case Good, Bad, Skip, Abort:
 		return p, nil
 	}
-	return "", &UsageError{fmt.Sprintf("%s %q: want skip, bad, good or abort", flag, v)}
+	return "", &lab.UsageError{Msg: fmt.Sprintf("%s %q: want skip, bad, good or abort", flag, v)}
 }
 
-// BisectStep is one commit judged: its runs and what they add up to.
-type BisectStep struct {
-	Commit  string        `json:"commit"`
-	Subject string        `json:"subject"`
-	Verdict BisectVerdict `json:"verdict"`
+// Step is one commit judged: its runs and what they add up to.
+type Step struct {
+	Commit  string  `json:"commit"`
+	Subject string  `json:"subject"`
+	Verdict Verdict `json:"verdict"`
 	// Why explains a skip or a verdict a policy gave (build, boot, crash).
 	Why string `json:"why,omitempty"`
 	// Good, Bad and Skipped count the runs; Split is set when they differ.
@@ -53,19 +55,19 @@ type BisectStep struct {
 	Confidence float64 `json:"confidence"`
 	// KernelCached: the step's kernel came from the cache; KernelFailed:
 	// it did not build.
-	KernelCached    bool        `json:"kernel_cached"`
-	KernelFailed    bool        `json:"kernel_failed,omitempty"`
-	BuildSeconds    float64     `json:"build_seconds"`
-	BootSeconds     float64     `json:"boot_seconds"`
-	ScenarioSeconds float64     `json:"scenario_seconds"`
-	Seconds         float64     `json:"seconds"`
-	Runs            []BisectRun `json:"runs"`
+	KernelCached    bool      `json:"kernel_cached"`
+	KernelFailed    bool      `json:"kernel_failed,omitempty"`
+	BuildSeconds    float64   `json:"build_seconds"`
+	BootSeconds     float64   `json:"boot_seconds"`
+	ScenarioSeconds float64   `json:"scenario_seconds"`
+	Seconds         float64   `json:"seconds"`
+	Runs            []StepRun `json:"runs"`
 }
 
-// BisectRun is one run of the scenario on a step's kernel.
-type BisectRun struct {
-	Verdict BisectVerdict `json:"verdict"`
-	Why     string        `json:"why,omitempty"`
+// StepRun is one run of the scenario on a step's kernel.
+type StepRun struct {
+	Verdict Verdict `json:"verdict"`
+	Why     string  `json:"why,omitempty"`
 	// Scenario is the scenario's own verdict; Value the checked metric.
 	Scenario string   `json:"scenario_verdict,omitempty"`
 	Value    *float64 `json:"value,omitempty"`
@@ -74,10 +76,10 @@ type BisectRun struct {
 	RunDir   string `json:"run_dir,omitempty"`
 }
 
-// BisectStepAt judges the commit checked out in opts.KernelSrc: the body of
+// StepAt judges the commit checked out in opts.KernelSrc: the body of
 // `kcovlab bisect-step`, which `git bisect run` calls. The error is set
 // when the bisect must stop (the lab broke, a policy said abort, ctx ended).
-func BisectStepAt(ctx context.Context, opts BisectOptions) (*BisectStep, error) {
+func StepAt(ctx context.Context, opts Options) (*Step, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
@@ -93,11 +95,11 @@ func BisectStepAt(ctx context.Context, opts BisectOptions) (*BisectStep, error) 
 	return opts.step(ctx, repo.Dir, commit, subject, opts.ResultsDir)
 }
 
-// BisectExitCode is the exit code `git bisect run` wants for a step:
+// ExitCode is the exit code `git bisect run` wants for a step:
 // 0 good, 1 bad (swapped when invert: a bisect whose good revision is the
 // newer one runs with --term-old broken --term-new fixed), 125 skip, 128
 // abort.
-func BisectExitCode(step *BisectStep, err error, invert bool) int {
+func ExitCode(step *Step, err error, invert bool) int {
 	if err != nil || step == nil {
 		return gitbisect.ExitAbort
 	}
@@ -106,11 +108,11 @@ func BisectExitCode(step *BisectStep, err error, invert bool) int {
 		good, bad = bad, good
 	}
 	switch step.Verdict {
-	case BisectGood:
+	case Good:
 		return good
-	case BisectBad:
+	case Bad:
 		return bad
-	case BisectSkip:
+	case Skip:
 		return gitbisect.ExitSkip
 	}
 	return gitbisect.ExitAbort
@@ -119,9 +121,9 @@ func BisectExitCode(step *BisectStep, err error, invert bool) int {
 // step runs the scenario Runs times on the tree as checked out and folds
 // the runs into a verdict. A kernel that did not build is not rebuilt for
 // the remaining runs.
-func (bo *BisectOptions) step(ctx context.Context, tree, commit, subject, dir string) (*BisectStep, error) {
+func (bo *Options) step(ctx context.Context, tree, commit, subject, dir string) (*Step, error) {
 	start := time.Now()
-	st := &BisectStep{Commit: commit, Subject: subject}
+	st := &Step{Commit: commit, Subject: subject}
 	defer func() { st.Seconds = time.Since(start).Seconds() }()
 	for i := 1; i <= bo.Runs; i++ {
 		out, res, err := bo.attempts(ctx, tree, commit, dir)
@@ -129,7 +131,7 @@ func (bo *BisectOptions) step(ctx context.Context, tree, commit, subject, dir st
 			return st, err
 		}
 		bo.Log.Info("bisect: run", "commit", short(commit), "run", fmt.Sprintf("%d/%d", i, bo.Runs), "verdict", out.Verdict, "why", out.Why)
-		st.add(out.BisectRun, res)
+		st.add(out.StepRun, res)
 		if out.noRerun {
 			st.KernelFailed = true
 			break
@@ -141,7 +143,7 @@ func (bo *BisectOptions) step(ctx context.Context, tree, commit, subject, dir st
 
 // runOutcome is one run classified.
 type runOutcome struct {
-	BisectRun
+	StepRun
 	retry   bool  // the lab failed: run again
 	err     error // stop the bisect
 	noRerun bool  // the kernel did not build: running again cannot differ
@@ -149,12 +151,16 @@ type runOutcome struct {
 
 // attempts runs once, again after each failure of the lab itself (up to
 // Retries more times), and returns the run's outcome.
-func (bo *BisectOptions) attempts(ctx context.Context, tree, commit, dir string) (runOutcome, *results.Result, error) {
+func (bo *Options) attempts(ctx context.Context, tree, commit, dir string) (runOutcome, *results.Result, error) {
 	var last string
 	for a := 1; a <= bo.Retries+1; a++ {
 		o := bo.Options
 		o.KernelSrc, o.Scenarios, o.ResultsDir, o.Out = tree, []string{bo.Scenario}, dir, io.Discard
-		res, err := bo.Runner(ctx, o)
+		var res *results.Result
+		outs, err := runs.Batch{Run: bo.Runner}.Do(ctx, []runs.Request{{Label: short(commit), Options: o}})
+		if len(outs) == 1 {
+			res, err = outs[0].Result, outs[0].Err
+		}
 		c := bo.classify(ctx, commit, res, err)
 		c.Attempts = a
 		if res != nil && res.RunID != "" {
@@ -169,7 +175,7 @@ func (bo *BisectOptions) attempts(ctx context.Context, tree, commit, dir string)
 		last = c.Why
 		bo.Log.Warn("bisect: the lab failed, running again", "commit", short(commit), "attempt", a, "why", c.Why)
 	}
-	return runOutcome{}, nil, &InfraError{Stage: "bisect", Err: fmt.Errorf("commit %s: the lab failed %d times in a row (--retries %d), last: %s",
+	return runOutcome{}, nil, &lab.InfraError{Stage: "bisect", Err: fmt.Errorf("commit %s: the lab failed %d times in a row (--retries %d), last: %s",
 		short(commit), bo.Retries+1, bo.Retries, last)}
 }
 
@@ -177,12 +183,12 @@ func (bo *BisectOptions) attempts(ctx context.Context, tree, commit, dir string)
 // run's typed error says whose fault a failure was: the kernel's build
 // (OnBuildError) or boot (OnBootError), a crash while the scenario ran
 // (OnCrash), or the lab (retried).
-func (bo *BisectOptions) classify(ctx context.Context, commit string, res *results.Result, err error) runOutcome {
+func (bo *Options) classify(ctx context.Context, commit string, res *results.Result, err error) runOutcome {
 	var (
 		be  *kbuild.BuildError
 		ae  *series.ApplyError
-		boe *BootError
-		ie  *InfraError
+		boe *lab.BootError
+		ie  *lab.InfraError
 		df  *kbuild.DiskFullError
 	)
 	switch {
@@ -190,11 +196,11 @@ func (bo *BisectOptions) classify(ctx context.Context, commit string, res *resul
 		return runOutcome{err: fmt.Errorf("commit %s: %w", short(commit), ctx.Err())}
 	case errors.As(err, &df):
 		// A full disk fails the next attempt as well: stop, blaming the lab.
-		return runOutcome{err: &InfraError{Stage: "bisect", Err: err}}
+		return runOutcome{err: &lab.InfraError{Stage: "bisect", Err: err}}
 	case errors.As(err, &ie):
 		// The lab broke (QEMU killed, a port clash, a lost guest): retry,
 		// even when a build or boot error is wrapped inside.
-		return runOutcome{retry: true, BisectRun: BisectRun{Why: firstLine(err.Error())}}
+		return runOutcome{retry: true, StepRun: StepRun{Why: firstLine(err.Error())}}
 	case errors.As(err, &be):
 		return bo.policy("--on-build-error", bo.OnBuildError, "the kernel did not build ("+be.Stage+")", err, true)
 	case errors.As(err, &ae):
@@ -205,72 +211,72 @@ func (bo *BisectOptions) classify(ctx context.Context, commit string, res *resul
 			why += " (" + boe.Crash.Title + ")"
 		}
 		return bo.policy("--on-boot-error", bo.OnBootError, why, err, false)
-	case err != nil && !errors.Is(err, ErrScenarioFailed):
+	case err != nil && !errors.Is(err, lab.ErrScenarioFailed):
 		return runOutcome{err: fmt.Errorf("commit %s: %w", short(commit), err)}
 	}
 	if res == nil {
-		return runOutcome{err: &InfraError{Stage: "bisect", Err: fmt.Errorf("commit %s: the run returned no result", short(commit))}}
+		return runOutcome{err: &lab.InfraError{Stage: "bisect", Err: fmt.Errorf("commit %s: the run returned no result", short(commit))}}
 	}
 	if want := "git:" + commit; res.Kernel.SourceID != want {
-		return runOutcome{err: &InfraError{Stage: "bisect", Err: fmt.Errorf("the kernel was built from %s, not %s: did the tree change during the step?", res.Kernel.SourceID, want)}}
+		return runOutcome{err: &lab.InfraError{Stage: "bisect", Err: fmt.Errorf("the kernel was built from %s, not %s: did the tree change during the step?", res.Kernel.SourceID, want)}}
 	}
 	s := scenarioResult(res, bo.Scenario)
 	if s == nil {
-		return runOutcome{err: &InfraError{Stage: "bisect", Err: fmt.Errorf("commit %s: the run has no result for scenario %s", short(commit), bo.Scenario)}}
+		return runOutcome{err: &lab.InfraError{Stage: "bisect", Err: fmt.Errorf("commit %s: the run has no result for scenario %s", short(commit), bo.Scenario)}}
 	}
 	switch s.ErrorKind {
 	case results.ErrorCrash:
 		return bo.policy("--on-crash", bo.OnCrash, firstLine(s.Error), nil, false)
 	case results.ErrorChannel, results.ErrorLab:
-		return runOutcome{retry: true, BisectRun: BisectRun{Why: firstLine(s.Error)}}
+		return runOutcome{retry: true, StepRun: StepRun{Why: firstLine(s.Error)}}
 	}
 	return bo.judge(s)
 }
 
 // judge reads the verdict (or the checked metric) of a scenario that ran.
-func (bo *BisectOptions) judge(s *results.Scenario) runOutcome {
-	out := runOutcome{BisectRun: BisectRun{Scenario: s.Verdict}}
+func (bo *Options) judge(s *results.Scenario) runOutcome {
+	out := runOutcome{StepRun: StepRun{Scenario: s.Verdict}}
 	if bo.check != nil {
 		v, ok := s.Metrics[bo.check.Metric]
 		if !ok {
-			out.Verdict, out.Why = BisectSkip, fmt.Sprintf("scenario %s reported no metric %s (%s %s)", s.Name, bo.check.Metric, s.Verdict, firstLine(s.Error))
+			out.Verdict, out.Why = Skip, fmt.Sprintf("scenario %s reported no metric %s (%s %s)", s.Name, bo.check.Metric, s.Verdict, firstLine(s.Error))
 			return out
 		}
-		out.Value, out.Verdict = &v, BisectBad
+		out.Value, out.Verdict = &v, Bad
 		if bo.check.Holds(v) {
-			out.Verdict = BisectGood
+			out.Verdict = Good
 		}
 		return out
 	}
 	switch s.Verdict {
 	case results.Pass:
-		out.Verdict = BisectGood
+		out.Verdict = Good
 	case results.Fail:
-		out.Verdict = BisectBad
+		out.Verdict = Bad
 	default:
-		out.Verdict, out.Why = BisectSkip, fmt.Sprintf("scenario %s: %s %s", s.Name, s.Verdict, firstLine(s.Error))
+		out.Verdict, out.Why = Skip, fmt.Sprintf("scenario %s: %s %s", s.Name, s.Verdict, firstLine(s.Error))
 	}
 	return out
 }
 
 // policy applies an --on-... choice to a failure the kernel is blamed for.
-func (bo *BisectOptions) policy(flag string, p BisectVerdict, why string, err error, noRerun bool) runOutcome {
-	if p == BisectAbort {
+func (bo *Options) policy(flag string, p Verdict, why string, err error, noRerun bool) runOutcome {
+	if p == Abort {
 		if err == nil {
 			err = errors.New(why)
 		}
 		return runOutcome{err: fmt.Errorf("%s (%s abort): %w", why, flag, err)}
 	}
-	return runOutcome{BisectRun: BisectRun{Verdict: p, Why: why}, noRerun: noRerun}
+	return runOutcome{StepRun: StepRun{Verdict: p, Why: why}, noRerun: noRerun}
 }
 
 // add counts one run and its stage timings.
-func (st *BisectStep) add(run BisectRun, res *results.Result) {
+func (st *Step) add(run StepRun, res *results.Result) {
 	st.Runs = append(st.Runs, run)
 	switch run.Verdict {
-	case BisectGood:
+	case Good:
 		st.Good++
-	case BisectBad:
+	case Bad:
 		st.Bad++
 	default:
 		st.Skipped++
@@ -295,20 +301,20 @@ func (st *BisectStep) add(run BisectRun, res *results.Result) {
 
 // decide takes the majority of the judged runs; a tie, or no judged run,
 // is a skip. Runs that disagree are reported as a split.
-func (st *BisectStep) decide() {
+func (st *Step) decide() {
 	judged := st.Good + st.Bad
 	switch {
 	case judged == 0:
-		st.Verdict = BisectSkip
+		st.Verdict = Skip
 		if len(st.Runs) > 0 {
 			st.Why = st.Runs[0].Why
 		}
 	case st.Good > st.Bad:
-		st.Verdict, st.Confidence = BisectGood, float64(st.Good)/float64(judged)
+		st.Verdict, st.Confidence = Good, float64(st.Good)/float64(judged)
 	case st.Bad > st.Good:
-		st.Verdict, st.Confidence = BisectBad, float64(st.Bad)/float64(judged)
+		st.Verdict, st.Confidence = Bad, float64(st.Bad)/float64(judged)
 	default:
-		st.Verdict, st.Why = BisectSkip, "the runs disagree evenly"
+		st.Verdict, st.Why = Skip, "the runs disagree evenly"
 	}
 	if st.Good+st.Bad+st.Skipped > max(st.Good, st.Bad, st.Skipped) {
 		var parts []string
@@ -338,4 +344,9 @@ func short(commit string) string {
 		return commit[:12]
 	}
 	return commit
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return strings.TrimSpace(l)
 }

@@ -1,4 +1,4 @@
-package lab
+package bisect
 
 import (
 	"context"
@@ -6,20 +6,21 @@ import (
 
 	"github.com/kcovlab/kcovlab/internal/gitbisect"
 	"github.com/kcovlab/kcovlab/internal/kbuild"
+	"github.com/kcovlab/kcovlab/lab"
 )
 
-// BisectKernel is a commit a bisect may test and its kernel's cache state.
-type BisectKernel struct {
-	BisectCommit
+// Kernel is a commit a bisect may test and its kernel's cache state.
+type Kernel struct {
+	CommitInfo
 	Key    string `json:"key"`
 	Cached bool   `json:"cached"`
 }
 
-// BisectKernels lists the commits strictly between Good and Bad (the ones
+// Kernels lists the commits strictly between Good and Bad (the ones
 // git may ask about), newest first, with their kernels' cache keys and
 // whether each is built: what a bisect may have to build. It checks out
 // and builds nothing.
-func BisectKernels(ctx context.Context, bo BisectOptions) ([]BisectKernel, error) {
+func Kernels(ctx context.Context, bo Options) ([]Kernel, error) {
 	repo, err := bo.open(ctx)
 	if err != nil {
 		return nil, err
@@ -32,7 +33,7 @@ func BisectKernels(ctx context.Context, bo BisectOptions) ([]BisectKernel, error
 }
 
 // open fills in the defaults and opens the tree to bisect.
-func (bo *BisectOptions) open(ctx context.Context) (*gitbisect.Repo, error) {
+func (bo *Options) open(ctx context.Context) (*gitbisect.Repo, error) {
 	if err := bo.defaults(); err != nil {
 		return nil, err
 	}
@@ -45,11 +46,11 @@ func (bo *BisectOptions) open(ctx context.Context) (*gitbisect.Repo, error) {
 }
 
 // kernelsOf looks up the kernel of each commit in the cache.
-func (bo *BisectOptions) kernelsOf(ctx context.Context, repo *gitbisect.Repo, commits []string) ([]BisectKernel, error) {
+func (bo *Options) kernelsOf(ctx context.Context, repo *gitbisect.Repo, commits []string) ([]Kernel, error) {
 	if len(commits) == 0 {
 		return nil, nil
 	}
-	def, err := bo.kernelDef()
+	def, err := bo.KernelDef()
 	if err != nil {
 		return nil, err
 	}
@@ -57,19 +58,18 @@ func (bo *BisectOptions) kernelsOf(ctx context.Context, repo *gitbisect.Repo, co
 	if err != nil {
 		return nil, err
 	}
-	r := &run{opts: bo.Options, log: bo.Log, def: def}
-	spec, err := r.specFor(ctx, def, src)
+	spec, err := lab.KernelSpec(ctx, bo.Options, def, src)
 	if err != nil {
 		return nil, err
 	}
-	var out []BisectKernel
+	var out []Kernel
 	for _, c := range commits {
 		if spec.Source, err = kbuild.LocalTreeAt(repo.Dir, c); err != nil {
 			return nil, err
 		}
 		subject, _ := repo.Subject(ctx, c)
 		_, lerr := kbuild.Lookup(spec, kbuild.Options{CacheDir: bo.CacheDir})
-		out = append(out, BisectKernel{BisectCommit: BisectCommit{Commit: c, Subject: subject}, Key: spec.Key(), Cached: lerr == nil})
+		out = append(out, Kernel{CommitInfo: CommitInfo{Commit: c, Subject: subject}, Key: spec.Key(), Cached: lerr == nil})
 	}
 	return out, nil
 }

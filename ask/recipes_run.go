@@ -1,4 +1,4 @@
-package lab
+package ask
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/kcovlab/kcovlab/internal/noiserule"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/stats"
+	"github.com/kcovlab/kcovlab/lab"
 )
 
 var recipes = map[string]Recipe{
@@ -98,7 +99,7 @@ func answerOverflow(ctx context.Context, a *asker) error {
 	red := metricValues(runs, "overflow", "overflow_reduction_pct", false)
 	progs := metricValues(runs, "overflow", "corpus_programs", false)
 	if len(tr) == 0 {
-		return &ScenarioError{Scenario: "overflow", Err: fmt.Errorf("no run of %s measured the corpus", a.kernels[0])}
+		return &lab.ScenarioError{Scenario: "overflow", Err: fmt.Errorf("no run of %s measured the corpus", a.kernels[0])}
 	}
 	a.findf("A fixed corpus of %g syscall programs, each run with one 4096-word buffer on %s: trace mode overflowed %s, unique mode %s (same total buffer; the bitmap takes a quarter).",
 		progs[0], a.kernels[0], describeUnit(tr, " times"), describeUnit(un, " times"))

@@ -1,4 +1,4 @@
-package lab
+package ask
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kcovlab/kcovlab/internal/callsites"
+	"github.com/kcovlab/kcovlab/lab"
 )
 
 // The author's figures for a large config, quoted in the answers.
@@ -27,7 +28,7 @@ func (a *asker) scanPair(ctx context.Context) (without, with *callsites.Report, 
 		a.identify(id, "")
 		rep, err := callsites.Scan(ctx, k.Vmlinux, callsites.Options{})
 		if err != nil {
-			return nil, nil, &InfraError{Stage: "scan", Err: fmt.Errorf("kernel %s: %w", name, err)}
+			return nil, nil, &lab.InfraError{Stage: "scan", Err: fmt.Errorf("kernel %s: %w", name, err)}
 		}
 		rep.Name = name
 		reps[i] = rep
@@ -35,10 +36,10 @@ func (a *asker) scanPair(ctx context.Context) (without, with *callsites.Report, 
 	a.command1("go test -run TestBuiltKernels -v ./internal/callsites/  # the same scan, on every cached kernel")
 	without, with = reps[0], reps[1]
 	if with.Guards == nil || with.Instrumentation != callsites.ModePCGuard {
-		return nil, nil, &UsageError{fmt.Sprintf("kernel %s has no guard array (instrumentation %s): the second kernel must have CONFIG_KCOV_UNIQUE=y", with.Name, with.Instrumentation)}
+		return nil, nil, &lab.UsageError{Msg: fmt.Sprintf("kernel %s has no guard array (instrumentation %s): the second kernel must have CONFIG_KCOV_UNIQUE=y", with.Name, with.Instrumentation)}
 	}
 	if without.Instrumentation != callsites.ModePC {
-		return nil, nil, &UsageError{fmt.Sprintf("kernel %s is instrumented %s: the first kernel must use trace-pc (CONFIG_KCOV_UNIQUE off)", without.Name, without.Instrumentation)}
+		return nil, nil, &lab.UsageError{Msg: fmt.Sprintf("kernel %s is instrumented %s: the first kernel must use trace-pc (CONFIG_KCOV_UNIQUE off)", without.Name, without.Instrumentation)}
 	}
 	var b strings.Builder
 	for _, r := range reps {

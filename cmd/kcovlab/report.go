@@ -1,0 +1,58 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/kcovlab/kcovlab/internal/report"
+)
+
+func cmdReport(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "write junit.xml, results.ktap, report.html here (default: RUN_DIR itself)")
+	prev := fs.String("compare", "", "previous run dir(s) or results tree to compare with")
+	rel := fs.Float64("tolerance", 0.10, "relative change of a metric that counts as moved")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() == 0 || (fs.NArg() > 1 && *out == "") {
+		fmt.Fprintln(stderr, "kcovlab report: give one RUN_DIR, or several with -o DIR")
+		return exitUsage
+	}
+	runs, err := report.Load(fs.Args()...)
+	if err != nil {
+		fmt.Fprintf(stderr, "kcovlab report: %v\n", err)
+		return exitUsage
+	}
+	dir := *out
+	if dir == "" {
+		dir = fs.Arg(0)
+	}
+	if err := report.WriteRunDir(dir, runs); err != nil {
+		fmt.Fprintf(stderr, "kcovlab report: %v\n", err)
+		return exitInfra
+	}
+	report.Summary(stdout, runs, report.IsTerminal(os.Stdout))
+	code := exitPass
+	for _, r := range runs {
+		if !r.Passed() {
+			code = exitFail
+		}
+	}
+	if *prev != "" {
+		old, err := report.Load(*prev)
+		if err != nil {
+			fmt.Fprintf(stderr, "kcovlab report: %v\n", err)
+			return exitUsage
+		}
+		d := report.Compare(old, runs, report.Tolerance{Relative: *rel})
+		d.Write(stdout)
+		if d.Regressed() {
+			code = exitFail
+		}
+	}
+	return code
+}

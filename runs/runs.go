@@ -1,0 +1,85 @@
+// Package runs runs many runs: a list of run requests in, one outcome per
+// request out, in the order of the requests. It is the one piece the verbs
+// compare, nightly, ask and bisect use to ask the core for runs (mutants
+// still makes its own, through lab.Run), and AB is the interleaved
+// two-kernel schedule that compare and ask share.
+//
+// It owns the order runs are made in and when a list stops early, so that
+// a later version can run requests in parallel (a VM pool) or hand them to
+// other machines (a CI matrix) and still return outcomes in request order.
+// It must not import a verb package, and makes no run itself: every run
+// goes through lab.Run (or the stand-in a test gives it), never straight
+// to QEMU, SSH or the guest image.
+//
+// Host needs: those of lab.Run. Tests (go test -short ./runs/) use a fake
+// Run.
+package runs
+
+import (
+	"context"
+
+	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/lab"
+)
+
+// RunFunc does one run: lab.Run, or a stand-in in tests.
+type RunFunc func(context.Context, lab.Options) (*results.Result, error)
+
+// Request is one run to make.
+type Request struct {
+	// Label names the run in logs and outcomes (e.g. a kernel name).
+	Label string
+	// Options are the run's; each request carries its own.
+	Options lab.Options
+}
+
+// Outcome is one request's run.
+type Outcome struct {
+	Request
+	// Index is the request's position in the list.
+	Index  int
+	Result *results.Result
+	Err    error
+}
+
+// Batch runs a list of requests. Its zero value runs them with lab.Run.
+type Batch struct {
+	// Run does one run [lab.Run].
+	Run RunFunc
+	// Start, when set, is called before each request runs.
+	Start func(i int, req Request)
+	// Done, when set, is called with each outcome as it arrives, in
+	// request order; an error stops the batch and is returned.
+	Done func(o Outcome) error
+}
+
+// Do runs reqs one after another, in order, and returns the outcomes of
+// the requests it ran, in request order. It stops after the request whose
+// Done returned an error (that error), or whose run ended with ctx
+// cancelled (ctx.Err(), which wins over Done's error).
+func (b Batch) Do(ctx context.Context, reqs []Request) ([]Outcome, error) {
+	run := b.Run
+	if run == nil {
+		run = lab.Run
+	}
+	outs := make([]Outcome, 0, len(reqs))
+	for i, req := range reqs {
+		if b.Start != nil {
+			b.Start(i, req)
+		}
+		res, err := run(ctx, req.Options)
+		o := Outcome{Request: req, Index: i, Result: res, Err: err}
+		outs = append(outs, o)
+		var derr error
+		if b.Done != nil {
+			derr = b.Done(o)
+		}
+		if ctx.Err() != nil {
+			return outs, ctx.Err()
+		}
+		if derr != nil {
+			return outs, derr
+		}
+	}
+	return outs, nil
+}
