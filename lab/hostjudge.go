@@ -75,6 +75,9 @@ func judgeUnion(res *results.Scenario, o scenarios.Outcome, syms *symbolize.Tabl
 	}
 	res.Metrics["ref_minus_thread_unexplained"] = float64(unexplained)
 	left, line := setAside(res, o.PCs[everyThread], syms)
+	if o.Metrics["every_thread_unjudged"] > 0 {
+		line = "not judged: fewer than two threads ran their session without sleeping (the Go runtime handed the others' threads off)"
+	}
 	res.Evidence = append(res.Evidence, "PCs every racing thread recorded that no reference did: "+line)
 	res.Metrics[everyThread+"_unexplained"] = float64(len(left))
 	unexplained += len(left)

@@ -102,6 +102,10 @@ func TestJudgeUnion(t *testing.T) {
 		{name: "every thread records an extra PC", o: raced([2][]uint64{{}, {}}, []uint64{statxPC}, nil), syms: syms,
 			verdict: results.Fail, unexplained: 1,
 			evidence: []string{"PCs every racing thread recorded that no reference did: 1; set aside by symbol: 0 (); unexplained: 1: do_statx+0x10"}},
+		{name: "the guest could not tell what every thread recorded", o: with(clean, func(o *scenarios.Outcome) {
+			o.Metrics["every_thread_unjudged"] = 1
+		}), syms: syms, verdict: results.Fail, unexplained: 1,
+			evidence: []string{"PCs every racing thread recorded that no reference did: not judged: fewer than two threads", "unexplained: 1: do_statx+0x10"}},
 		{name: "one thread's extra PC is listed, not judged", o: raced([2][]uint64{{}, {}}, nil, []uint64{statxPC}), syms: syms,
 			verdict: results.Pass, unexplained: 0, evidence: []string{"listed, not judged", "unexplained: 1: do_statx+0x10 (fs/stat.c); by function: do_statx 1"}},
 		{name: "no symbols", o: raced([2][]uint64{{}, {statxPC}}, nil, nil), verdict: results.Error, unexplained: -1,

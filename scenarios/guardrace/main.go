@@ -38,7 +38,10 @@
 // thread N did not record: what a thread that lost its guard race, or
 // whose record went to another thread, would show), and
 // union_minus_ref_every_thread (extra PCs every thread recorded and no
-// reference did, a systematic difference). ref_minus_union (lost by every thread) and
+// reference did, a systematic difference; taken over the threads that did
+// not sleep in their session, when two or more did not: a thread that
+// slept was handed off by the Go runtime, whose futex calls and page
+// faults then land in its trace). ref_minus_union (lost by every thread) and
 // union_minus_ref are listed, not judged on their own: a PC only some
 // threads recorded is often the loser's side of a contended lock or
 // refcount on an object the threads share. The rules that set PCs aside
@@ -163,6 +166,7 @@ func (t *trial) judge(probe session, race []session, refs []session) {
 		*trialFlag, t.n, bitmapWords, bufWords, opNames(pathOps))
 	failed := 0
 	sets := map[int]pcset.Set{} // by thread index, threads that ran
+	slept := map[int]bool{}     // threads that slept in their session
 	var bitmaps [][]uint64
 	var sum struct{ dups, dupPCs, mismatch, unjudged, records int }
 	for i, s := range race {
@@ -183,7 +187,12 @@ func (t *trial) judge(probe session, race []session, refs []session) {
 		}
 		sets[i] = pcset.Of(s.Trace.PCs)
 		bitmaps = append(bitmaps, s.Bitmap)
+		if s.slept != 0 {
+			slept[i] = true
+			t.r.Note("thread %d: slept in its session (%d voluntary context switches): the Go runtime handed its thread off", i, s.slept)
+		}
 	}
+	t.m["threads_slept"] = float64(len(slept))
 	t.m["threads_failed"] = float64(failed)
 	t.m["dup_records"], t.m["dup_pcs"] = float64(sum.dups), float64(sum.dupPCs)
 	t.m["bitmap_mismatch_threads"], t.m["unjudged_threads"] = float64(sum.mismatch), float64(sum.unjudged)
@@ -197,7 +206,7 @@ func (t *trial) judge(probe session, race []session, refs []session) {
 	t.fresh(probe, union)
 
 	if stable, all, ok := t.references(refs); ok {
-		t.compare(sets, stable, all)
+		t.compare(sets, slept, stable, all)
 		t.r.Note("op results (reference 0): %s", opResults(pathOps, refs[0].errnos))
 		differ := 0
 		for i, s := range race {
@@ -319,8 +328,11 @@ func (t *trial) fresh(probe session, union []uint64) {
 
 // compare is (c): each thread, and the threads' union, against the
 // references: ref are the PCs every reference recorded, anyRef those any
-// did. sets holds the threads that ran, by thread index.
-func (t *trial) compare(sets map[int]pcset.Set, ref, anyRef pcset.Set) {
+// did. sets holds the threads that ran, by thread index; slept those of
+// them that slept in their session, whose extra PCs include the Go
+// runtime's: the extra PCs every thread recorded are taken over the
+// others, and only when at least two of them are left.
+func (t *trial) compare(sets map[int]pcset.Set, slept map[int]bool, ref, anyRef pcset.Set) {
 	threads := slices.Sorted(maps.Keys(sets))
 	all := make([]pcset.Set, 0, len(threads))
 	lostMax, lostSum := 0, 0
@@ -341,9 +353,22 @@ func (t *trial) compare(sets map[int]pcset.Set, ref, anyRef pcset.Set) {
 	t.pcs["ref_minus_union"] = d.RefMinusUnion
 	for _, c := range d.UnionMinusRef {
 		t.pcs["union_minus_ref"] = append(t.pcs["union_minus_ref"], c.PC)
-		if c.N == len(all) {
-			t.pcs["union_minus_ref_every_thread"] = append(t.pcs["union_minus_ref_every_thread"], c.PC)
+	}
+	var quiet []pcset.Set
+	for _, i := range threads {
+		if !slept[i] {
+			quiet = append(quiet, sets[i])
 		}
+	}
+	if len(quiet) >= 2 {
+		for _, c := range guards.Compare(quiet, anyRef).UnionMinusRef {
+			if c.N == len(quiet) {
+				t.pcs["union_minus_ref_every_thread"] = append(t.pcs["union_minus_ref_every_thread"], c.PC)
+			}
+		}
+	} else {
+		t.m["every_thread_unjudged"] = 1
+		t.r.Note("extra PCs every thread recorded: not judged: %d of %d threads slept in their session, fewer than 2 did not", len(threads)-len(quiet), len(threads))
 	}
 	t.m["pcs_total"], t.m["pcs_ref"] = float64(len(d.Union)), float64(len(ref))
 	t.m["union_minus_ref"], t.m["union_minus_ref_shared"] = float64(len(d.UnionMinusRef)), float64(d.Shared())

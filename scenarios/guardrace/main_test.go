@@ -29,6 +29,13 @@ func sess(start int, pcs []uint64, bits ...int) session {
 	}
 }
 
+// asleep is s as the session of a thread that slept (the Go runtime
+// handed it off).
+func asleep(s session) session {
+	s.slept = 1
+	return s
+}
+
 // failedOp is s with its first op failed (EPERM).
 func failedOp(s session) session {
 	s.errnos[0] = syscall.EPERM
@@ -137,6 +144,31 @@ func TestJudge(t *testing.T) {
 			race:     []session{sess(0, []uint64{1, 2, 3}, 10, 11, 12)},
 			refs:     []session{ref, {err: errors.New("kcov UNIQUE_ENABLE(16384): device or resource busy")}},
 			evidence: []string{"reference 1: session ran: kcov UNIQUE_ENABLE(16384): device or resource busy FAIL"},
+		},
+		{
+			name: "an extra PC every thread recorded is judged",
+			race: []session{sess(0, []uint64{1, 2, 3, 9}, 10, 11, 12, 13), sess(10, []uint64{1, 2, 3, 9}, 10, 11, 12, 13)},
+			pass: true,
+			pcs:  map[string][]uint64{"union_minus_ref_every_thread": {9}, "union_minus_ref": {9}, "ref_minus_thread/0": {}, "ref_minus_thread/1": {}},
+		},
+		{
+			// Its extra PCs include the Go runtime's: the others decide
+			// what every thread recorded, when two or more are left.
+			name:    "a thread that slept is left out of the extra PCs every thread recorded",
+			race:    []session{asleep(sess(0, []uint64{1, 2, 3, 8}, 10, 11, 12, 13)), sess(10, []uint64{1, 2, 3, 9}, 10, 11, 12, 13), sess(10, []uint64{1, 2, 3, 9}, 10, 11, 12, 13)},
+			pass:    true,
+			metrics: map[string]float64{"threads_slept": 1},
+			pcs: map[string][]uint64{"union_minus_ref_every_thread": {9}, "union_minus_ref": {9, 8},
+				"ref_minus_thread/0": {}, "ref_minus_thread/1": {}, "ref_minus_thread/2": {}},
+			evidence: []string{"thread 0: slept in its session (1 voluntary context switches)"},
+		},
+		{
+			name:     "fewer than two threads that did not sleep: the extra PCs every thread recorded are not judged",
+			race:     []session{asleep(sess(0, []uint64{1, 2, 3, 9}, 10, 11, 12, 13)), sess(10, []uint64{1, 2, 9}, 10, 11, 13)},
+			pass:     true,
+			metrics:  map[string]float64{"threads_slept": 1, "every_thread_unjudged": 1},
+			pcs:      map[string][]uint64{"union_minus_ref_every_thread": nil, "ref_minus_thread/0": {}, "ref_minus_thread/1": {3}},
+			evidence: []string{"extra PCs every thread recorded: not judged: 1 of 2 threads slept in their session"},
 		},
 		{
 			name:     "a thread that did not run fails the trial",

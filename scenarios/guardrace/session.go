@@ -27,9 +27,15 @@ const (
 // session is one thread's unique-mode session.
 type session struct {
 	guards.Session
-	errnos     []syscall.Errno // the ops' results inside the session
-	cpuStart   int             // CPU before UNIQUE_ENABLE
-	cpuEnd     int             // CPU after DISABLE
+	errnos   []syscall.Errno // the ops' results inside the session
+	cpuStart int             // CPU before UNIQUE_ENABLE
+	cpuEnd   int             // CPU after DISABLE
+	// slept counts the thread's voluntary context switches between
+	// UNIQUE_ENABLE and DISABLE: none of the ops sleeps, so a thread that
+	// slept was handed off by the Go runtime (a goroutine that runs 10 ms
+	// without a break is preempted, and its locked thread parks on a
+	// futex), which adds the runtime's own syscalls and page faults.
+	slept      int64
 	start, end time.Time
 	err        error
 }
@@ -84,6 +90,13 @@ func runSessions(list []op, n int) []session {
 // from the tail of UNIQUE_ENABLE to the head of DISABLE, never reset.
 func runSession(list []op, b *barrier) (s session) {
 	d, sc, err := prepare(list)
+	// A goroutine that runs 10 ms without a reschedule is asked to
+	// yield at its next function call, and a locked thread yields by
+	// handing its P off: futex calls, page faults, even a new thread, all
+	// in the trace if that call falls in the session. The warm-up pass
+	// can take that long under TCG; yielding here starts the session on a
+	// fresh 10 ms (the barrier's spin yields now and then too).
+	runtime.Gosched()
 	b.arrive()
 	if err != nil {
 		s.err = err
@@ -91,6 +104,7 @@ func runSession(list []op, b *barrier) (s session) {
 	}
 	defer d.Close()
 	b.wait()
+	before := voluntarySwitches()
 	s.cpuStart, s.start = cpu(), time.Now()
 	if err := d.EnableUnique(bitmapWords); err != nil {
 		s.err = err
@@ -99,6 +113,7 @@ func runSession(list []op, b *barrier) (s session) {
 	runOps(list, sc)
 	err = d.Disable()
 	s.cpuEnd, s.end = cpu(), time.Now()
+	s.slept = voluntarySwitches() - before
 	if err != nil {
 		s.err = err
 		return s
@@ -134,6 +149,16 @@ func prepare(list []op) (*kcov.Device, *scratch, error) {
 	sc := newScratch(len(list))
 	runOps(list, sc)
 	return d, sc, nil
+}
+
+// voluntarySwitches is the calling thread's count of voluntary context
+// switches (getrusage RUSAGE_THREAD), -1 when it cannot be read.
+func voluntarySwitches() int64 {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_THREAD, &ru) != nil {
+		return -1
+	}
+	return ru.Nvcsw
 }
 
 // cpu is the CPU the calling thread runs on.
