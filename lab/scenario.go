@@ -183,7 +183,7 @@ func judgeConsole(res *results.Scenario, console string, env scenarioEnv) {
 		return
 	}
 	if env.syms != nil {
-		report = env.syms.Text(report)
+		title, report = env.syms.Text(title), env.syms.Text(report)
 	}
 	if res.Metrics == nil {
 		res.Metrics = map[string]float64{}

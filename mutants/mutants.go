@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -174,15 +175,25 @@ func LabRunner(ctx context.Context, opts lab.Options) (*Outcome, error) {
 	return o, err
 }
 
+// firstEvidence is the line that says why a scenario went red: its error,
+// else the first evidence line a check marked FAIL, else its last line
+// (scenarios append what failed after what they measured).
 func firstEvidence(errText string, evidence []string) string {
 	if errText != "" {
 		return firstLine(errText)
 	}
+	for _, e := range evidence {
+		if failMark.MatchString(e) {
+			return firstLine(e)
+		}
+	}
 	if len(evidence) > 0 {
-		return firstLine(evidence[0])
+		return firstLine(evidence[len(evidence)-1])
 	}
 	return ""
 }
+
+var failMark = regexp.MustCompile(`\bFAIL\b`)
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")

@@ -193,3 +193,21 @@ func TestRunJudgesOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestFirstEvidence(t *testing.T) {
+	cases := []struct {
+		err      string
+		evidence []string
+		want     string
+	}{
+		{"3 case(s) failed\nmore", []string{"a ok"}, "3 case(s) failed"},
+		{"", []string{"UNIQUE_ENABLE(0): got EINVAL want EINVAL ok", "REMOTE_ENABLE x: got success want EINVAL FAIL"}, "REMOTE_ENABLE x: got success want EINVAL FAIL"},
+		{"", []string{"UNIQUE_ENABLE: success, want success", "unique mode recorded 40 PCs more than once"}, "unique mode recorded 40 PCs more than once"},
+		{"", nil, ""},
+	}
+	for _, c := range cases {
+		if got := firstEvidence(c.err, c.evidence); got != c.want {
+			t.Errorf("firstEvidence(%q, %q) = %q, want %q", c.err, c.evidence, got, c.want)
+		}
+	}
+}
