@@ -12,6 +12,7 @@ import (
 
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/lab"
+	"github.com/kcovlab/kcovlab/runs/runstest"
 )
 
 // scenarioResult is a finished run of kernel with the given scenarios.
@@ -21,37 +22,11 @@ func askResult(kernel string, n int, sc ...results.Scenario) *results.Result {
 		Scenarios: sc}
 }
 
-// fakeRunner answers each run from a script indexed by kernel and the
-// kernel's run number (0, 1, ...), and records every call.
-type fakeRunner struct {
-	calls  []lab.Options
-	script func(kernel string, n int) (*results.Result, error)
-}
-
-func (f *fakeRunner) run(ctx context.Context, o lab.Options) (*results.Result, error) {
-	n := 0
-	for _, c := range f.calls {
-		if c.Kernel == o.Kernel {
-			n++
-		}
-	}
-	f.calls = append(f.calls, o)
-	return f.script(o.Kernel, n)
-}
-
-func (f *fakeRunner) kernels() []string {
-	var out []string
-	for _, c := range f.calls {
-		out = append(out, c.Kernel)
-	}
-	return out
-}
-
-func askOptions(t *testing.T, recipe string, f *fakeRunner) Options {
+func askOptions(t *testing.T, recipe string, f *runstest.Fake) Options {
 	t.Helper()
 	return Options{
 		Options: lab.Options{ModuleDir: t.TempDir(), ResultsDir: t.TempDir(), Out: io.Discard},
-		Recipe:  recipe, run: f.run,
+		Recipe:  recipe, run: f.Run,
 	}
 }
 
@@ -79,7 +54,7 @@ func checkAnswer(t *testing.T, ans *Answer, wants ...string) {
 }
 
 func TestAskTSCNoise(t *testing.T) {
-	f := &fakeRunner{script: func(kernel string, n int) (*results.Result, error) {
+	f := &runstest.Fake{Script: func(kernel string, n int) (*results.Result, error) {
 		switch kernel {
 		case "v2":
 			return askResult(kernel, n, results.Scenario{Name: "irqnoise", Verdict: results.Pass,
@@ -103,7 +78,7 @@ func TestAskTSCNoise(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"v2", "v2-no01", "v2", "v2-no01", "v2", "v2-no01", "v2", "v2-no01", "v2", "v2-no01", "v2-selftest", "v2-no01-selftest"}
-	if got := f.kernels(); strings.Join(got, " ") != strings.Join(want, " ") {
+	if got := f.Kernels(); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("runs %v, want %v", got, want)
 	}
 	checkAnswer(t, ans, "$ kcovlab compare v2 v2-no01 --scenario irqnoise --runs 5", "booted under TCG")
@@ -127,7 +102,7 @@ func TestAskTSCNoise(t *testing.T) {
 }
 
 func TestAskOverflow(t *testing.T) {
-	f := &fakeRunner{script: func(kernel string, n int) (*results.Result, error) {
+	f := &runstest.Fake{Script: func(kernel string, n int) (*results.Result, error) {
 		return askResult(kernel, n, results.Scenario{Name: "overflow", Verdict: results.Pass, Metrics: map[string]float64{
 			"corpus_programs": 200, "corpus_overflows/trace@4096": float64(90 + n), "corpus_overflows/unique@4096": 0,
 			"overflow_reduction_pct": 100, "dup_ratio/pipe_1m@4096": 0.97, "trace_words/pipe_1m@4096": 4095, "unique_words/pipe_1m@4096": 131,
@@ -143,7 +118,7 @@ func TestAskOverflow(t *testing.T) {
 // The last run's overflow scenario erred (no result to read the table
 // from): the answer uses the last run that measured, it does not panic.
 func TestAskOverflowLastRunErrored(t *testing.T) {
-	f := &fakeRunner{script: func(kernel string, n int) (*results.Result, error) {
+	f := &runstest.Fake{Script: func(kernel string, n int) (*results.Result, error) {
 		if n == 2 {
 			return askResult(kernel, n, results.Scenario{Name: "overflow", Verdict: results.Error, Error: "scenario program exited 2"}), lab.ErrScenarioFailed
 		}
@@ -160,7 +135,7 @@ func TestAskOverflowLastRunErrored(t *testing.T) {
 }
 
 func TestAskV2VsV4(t *testing.T) {
-	f := &fakeRunner{script: func(kernel string, n int) (*results.Result, error) {
+	f := &runstest.Fake{Script: func(kernel string, n int) (*results.Result, error) {
 		status := "pass"
 		if kernel == "v2" {
 			status = "xfail"
@@ -178,7 +153,7 @@ func TestAskV2VsV4(t *testing.T) {
 }
 
 func TestAskRejects(t *testing.T) {
-	f := &fakeRunner{script: func(string, int) (*results.Result, error) { return nil, errors.New("must not run") }}
+	f := &runstest.Fake{Script: func(string, int) (*results.Result, error) { return nil, errors.New("must not run") }}
 	for _, tc := range []struct {
 		name string
 		edit func(*Options)
@@ -198,7 +173,7 @@ func TestAskRejects(t *testing.T) {
 			}
 		})
 	}
-	if len(f.calls) != 0 {
-		t.Errorf("%d runs started for bad input", len(f.calls))
+	if len(f.Calls) != 0 {
+		t.Errorf("%d runs started for bad input", len(f.Calls))
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/kcovlab/kcovlab/internal/report"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/lab"
+	"github.com/kcovlab/kcovlab/runs/runstest"
 	"github.com/kcovlab/kcovlab/scenarios"
 )
 
@@ -27,44 +28,18 @@ func fakeResult(kernel, id, verdict string, metrics map[string]float64) *results
 		Scenarios: []results.Scenario{{Name: "smoke", Verdict: verdict, Metrics: metrics}}}
 }
 
-// fakeRunner answers each run from a script indexed by kernel and the
-// kernel's run number (0, 1, ...), and records every call.
-type fakeRunner struct {
-	calls  []lab.Options
-	script func(kernel string, n int) (*results.Result, error)
-}
-
-func (f *fakeRunner) run(ctx context.Context, o lab.Options) (*results.Result, error) {
-	n := 0
-	for _, c := range f.calls {
-		if c.Kernel == o.Kernel {
-			n++
-		}
-	}
-	f.calls = append(f.calls, o)
-	return f.script(o.Kernel, n)
-}
-
-func (f *fakeRunner) kernels() []string {
-	var out []string
-	for _, c := range f.calls {
-		out = append(out, c.Kernel)
-	}
-	return out
-}
-
-func compareOptions(t *testing.T, f *fakeRunner, runs int) Options {
+func compareOptions(t *testing.T, f *runstest.Fake, runs int) Options {
 	t.Helper()
 	return Options{
 		Options: lab.Options{ModuleDir: t.TempDir(), ResultsDir: t.TempDir(), Scenarios: []string{"smoke"}, Out: io.Discard},
-		KernelA: "vanilla", KernelB: "v2", Runs: runs, run: f.run,
+		KernelA: "vanilla", KernelB: "v2", Runs: runs, run: f.Run,
 	}
 }
 
 func TestCompareWithFakeRunner(t *testing.T) {
 	pcsA := []float64{9, 9, 10, 9, 9}
 	pcsB := []float64{12, 500, 13, 11, 12}
-	f := &fakeRunner{script: func(kernel string, n int) (*results.Result, error) {
+	f := &runstest.Fake{Script: func(kernel string, n int) (*results.Result, error) {
 		id := "20261126-0000" + string(rune('0'+n)) + "0-" + kernel
 		if kernel == "vanilla" {
 			verdict := results.Pass
@@ -89,10 +64,10 @@ func TestCompareWithFakeRunner(t *testing.T) {
 		t.Fatalf("err %v, want an InfraError for the unfinished run", err)
 	}
 	wantOrder := []string{"vanilla", "v2", "vanilla", "v2", "vanilla", "v2", "vanilla", "v2", "vanilla", "v2"}
-	if got := f.kernels(); !reflect.DeepEqual(got, wantOrder) {
+	if got := f.Kernels(); !reflect.DeepEqual(got, wantOrder) {
 		t.Fatalf("runs in order %v, want %v", got, wantOrder)
 	}
-	for _, c := range f.calls {
+	for _, c := range f.Calls {
 		if c.Series != "" || !reflect.DeepEqual(c.Scenarios, []string{"smoke"}) || c.ResultsDir != co.ResultsDir || c.Out != io.Discard {
 			t.Errorf("a run got options %+v", c)
 		}
@@ -188,7 +163,7 @@ func TestCompareVerdict(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &fakeRunner{script: func(kernel string, n int) (*results.Result, error) {
+			f := &runstest.Fake{Script: func(kernel string, n int) (*results.Result, error) {
 				if tt.fail && kernel == "v2" && n == 0 {
 					return fakeResult(kernel, "r", results.Error, nil), lab.ErrScenarioFailed
 				}
@@ -198,8 +173,8 @@ func TestCompareVerdict(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err %v, want %v", err, tt.want)
 			}
-			if len(f.calls) != 4 {
-				t.Errorf("%d runs, want 4", len(f.calls))
+			if len(f.Calls) != 4 {
+				t.Errorf("%d runs, want 4", len(f.Calls))
 			}
 		})
 	}
@@ -222,7 +197,7 @@ func TestCompareStops(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			f := &fakeRunner{script: func(kernel string, n int) (*results.Result, error) {
+			f := &runstest.Fake{Script: func(kernel string, n int) (*results.Result, error) {
 				if kernel == "v2" {
 					if tt.err == context.Canceled {
 						cancel()
@@ -236,8 +211,8 @@ func TestCompareStops(t *testing.T) {
 			if tt.infra != (errors.As(err, &ie) && ie.Stage == "compare") || !tt.infra && !errors.Is(err, tt.err) {
 				t.Fatalf("err %v, want %v (infra %v)", err, tt.err, tt.infra)
 			}
-			if len(f.calls) != tt.calls {
-				t.Errorf("%d runs, want %d", len(f.calls), tt.calls)
+			if len(f.Calls) != tt.calls {
+				t.Errorf("%d runs, want %d", len(f.Calls), tt.calls)
 			}
 			if _, err := os.Stat(filepath.Join(cr.Dir, report.ABJSONFile)); err != nil {
 				t.Errorf("compare.json not written after a stop: %v", err)
@@ -260,15 +235,15 @@ func TestCompareRejectsBadOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &fakeRunner{script: func(string, int) (*results.Result, error) { return nil, nil }}
+			f := &runstest.Fake{Script: func(string, int) (*results.Result, error) { return nil, nil }}
 			co := compareOptions(t, f, 3)
 			tt.mod(&co)
 			_, err := Compare(context.Background(), co)
 			if !errors.As(err, tt.target) {
 				t.Fatalf("err %v (%T), want %T", err, err, tt.target)
 			}
-			if len(f.calls) != 0 {
-				t.Errorf("%d runs started before the options were checked", len(f.calls))
+			if len(f.Calls) != 0 {
+				t.Errorf("%d runs started before the options were checked", len(f.Calls))
 			}
 		})
 	}

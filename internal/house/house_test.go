@@ -22,7 +22,7 @@ var levels = [][]string{
 	{"cmd/kcovlab"},
 	{"e2e"},
 	{"bisect", "compare", "ask", "nightly", "mutants"},
-	{"runs"},
+	{"runs", "runs/runstest"},
 	{"lab"},
 }
 
