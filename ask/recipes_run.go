@@ -191,10 +191,6 @@ func rankLine(fns []string, total map[string]float64, files map[string]string, n
 	return strings.Join(parts, ", ")
 }
 
-// interruptHandlers are functions that only run in interrupt context: if
-// one shows up in a task's trace, the in_task() filter let it through.
-var interruptHandlers = regexp.MustCompile(`_interrupt$|^handle_irq|^__sysvec_|^sysvec_|^irq_exit|^__irq_exit|^hrtimer_run_queues|^tick_handle|^__do_softirq|^handle_softirqs|^run_timer_softirq`)
-
 func answerTSCNoise(ctx context.Context, a *asker) error {
 	with, without := a.kernels[0], a.kernels[1]
 	cr, err := a.compareRuns(ctx, with, without, "irqnoise")
@@ -217,7 +213,7 @@ func answerTSCNoise(ctx context.Context, a *asker) error {
 		with, rankLine(fA, totA, files, 6), without, rankLine(fB, totB, files, 8))
 	var handlers []string
 	for _, fn := range append(fA, fB...) {
-		if interruptHandlers.MatchString(fn) {
+		if lab.InterruptOnly(fn) {
 			handlers = append(handlers, fn)
 		}
 	}

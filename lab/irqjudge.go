@@ -38,6 +38,14 @@ var interruptOnly = map[string]string{
 	"net_rx_action":                              "net/core/dev.c",
 }
 
+// InterruptOnly reports whether fn runs only in interrupt context (the
+// list irqnoise is judged by): in a task's trace it means the in_task()
+// filter let interrupt coverage through.
+func InterruptOnly(fn string) bool {
+	_, ok := interruptOnly[fn]
+	return ok
+}
+
 func init() {
 	prev := hostJudges["irqnoise"]
 	hostJudges["irqnoise"] = func(res *results.Scenario, o scenarios.Outcome, syms *symbolize.Table) {
