@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/kcovlab/kcovlab/lab"
 	"github.com/kcovlab/kcovlab/scenarios"
@@ -70,10 +71,52 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[1] != "help" {
+			return subcommandHelp(args[1], stdout, stderr)
+		}
+		fmt.Fprint(stdout, usage)
+		return exitPass
+	}
+	if wantsHelp(args[1:]) {
+		return subcommandHelp(args[0], stdout, stderr)
+	}
+	return dispatch(args, stdout, stderr)
+}
+
+// subcommandHelp prints a subcommand's usage and flags on stdout and exits
+// 0, as -h does for Go and kernel tools.
+func subcommandHelp(cmd string, stdout, stderr io.Writer) int {
+	if !slices.Contains(commands, cmd) {
+		fmt.Fprintf(stderr, "kcovlab: unknown command %q\n\n%s", cmd, usage)
+		return exitUsage
+	}
+	dispatch([]string{cmd, "-h"}, stdout, stdout)
+	return exitPass
+}
+
+// commands are the subcommands dispatch knows.
+var commands = []string{"run", "scenarios", "nightly", "report", "kernels", "compare", "ask", "bisect", "bisect-step", "bisect-tree", "mutants"}
+
+// wantsHelp is true when -h, -help or --help comes before any "--".
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	switch args[0] {
 	case "run":
 		return cmdRun(args[1:], stdout, stderr)
 	case "scenarios":
-		return cmdScenarios(stdout)
+		return cmdScenarios(args[1:], stdout)
 	case "nightly":
 		return cmdNightly(args[1:], stdout, stderr)
 	case "report":
@@ -92,9 +135,6 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 		return cmdBisectTree(args[1:], stdout, stderr)
 	case "mutants":
 		return cmdMutants(args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return exitPass
 	}
 	fmt.Fprintf(stderr, "kcovlab: unknown command %q\n\n%s", args[0], usage)
 	return exitUsage

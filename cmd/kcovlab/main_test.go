@@ -36,7 +36,7 @@ func TestCommandLine(t *testing.T) {
 		{"compare zero runs", []string{"compare", "vanilla", "v2", "--runs", "0"}, exitUsage, "", "--runs 0"},
 		{"compare runs not a number", []string{"compare", "vanilla", "v2", "--runs", "many"}, exitUsage, "", "invalid value"},
 		{"compare unknown flag", []string{"compare", "vanilla", "--frob", "v2"}, exitUsage, "", "-frob"},
-		{"compare usage", []string{"compare", "-h"}, exitUsage, "", "usage: kcovlab compare KERNEL_A KERNEL_B"},
+		{"compare usage", []string{"compare", "-h"}, exitPass, "usage: kcovlab compare KERNEL_A KERNEL_B", ""},
 		{"compare unknown kernel", []string{"compare", "vanilla", "v9", "--src", "../..", "--results", t.TempDir()}, exitUsage, "", "unknown kernel"},
 		{"compare unknown scenario", []string{"compare", "--scenario", "nope", "vanilla", "v2", "--src", "../..", "--results", t.TempDir()}, exitUsage, "", "unknown scenario"},
 		{"compare bad accel", []string{"compare", "vanilla", "v2", "--accel", "hvf", "--src", "../.."}, exitUsage, "", "hvf"},
@@ -88,4 +88,29 @@ func TestParseArgs(t *testing.T) {
 			t.Errorf("%q: positional %q runs %d scenario %q, want %q %d %q", tt.args, pos, *runs, *scen, tt.pos, tt.runs, tt.scenario)
 		}
 	}
+}
+
+// Every subcommand's -h/--help, and `kcovlab help CMD`, print its usage on
+// stdout and exit 0; an unknown command's help is a usage error.
+func TestHelpExitsZero(t *testing.T) {
+	for _, cmd := range commands {
+		for _, args := range [][]string{{cmd, "--help"}, {cmd, "-h"}, {"help", cmd}} {
+			var out, errb bytes.Buffer
+			code := mainErr(args, &out, &errb)
+			if code != exitPass || errb.Len() != 0 || !strings.Contains(strings.ToLower(out.String()), "usage") || strings.Contains(out.String(), "unknown command") {
+				t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, firstN(out.String(), 80), firstN(errb.String(), 80))
+			}
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := mainErr([]string{"nosuch", "--help"}, &out, &errb); code != exitUsage || !strings.Contains(errb.String(), "unknown command") {
+		t.Errorf("help of an unknown command: exit %d", code)
+	}
+}
+
+func firstN(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
