@@ -15,7 +15,7 @@ deps: ## install missing host packages (apt) and Go modules
 	$(GO) mod download
 
 build: ## build bin/kcovlab
-	$(GO) build -o $(KCOVLAB) ./cmd/kcovlab
+	$(GO) build -buildvcs=auto -o $(KCOVLAB) ./cmd/kcovlab
 
 run: deps build ## set up the host, then build a KCOV kernel, boot it and run the smoke scenario
 	$(KCOVLAB) run $(RUNFLAGS)

@@ -50,7 +50,8 @@ usage:
   kcovlab mutants [--series v2] [--only NAME,...]
                           the mutation suite: the series plus one known-bad kcov.c edit
                           at a time; which scenarios go red, and the score (killed/total)
-  kcovlab help            this text
+  kcovlab version         the version (module, VCS revision, -dirty), as result.json records it
+  kcovlab help [CMD]      this text, or CMD's usage (as CMD --help)
 
 exit codes: 0 all scenarios passed, 1 a scenario failed, 2 usage error,
             3 the lab could not finish (kernel build, boot, missing host tool);
@@ -62,6 +63,7 @@ exit codes: 0 all scenarios passed, 1 a scenario failed, 2 usage error,
 `
 
 func main() {
+	lab.Version = version()
 	os.Exit(mainErr(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -96,7 +98,7 @@ func subcommandHelp(cmd string, stdout, stderr io.Writer) int {
 }
 
 // commands are the subcommands dispatch knows.
-var commands = []string{"run", "scenarios", "nightly", "report", "kernels", "compare", "ask", "bisect", "bisect-step", "bisect-tree", "mutants"}
+var commands = []string{"run", "scenarios", "nightly", "report", "kernels", "compare", "ask", "bisect", "bisect-step", "bisect-tree", "mutants", "version"}
 
 // wantsHelp is true when -h, -help or --help comes before any "--".
 func wantsHelp(args []string) bool {
@@ -135,6 +137,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return cmdBisectTree(args[1:], stdout, stderr)
 	case "mutants":
 		return cmdMutants(args[1:], stdout, stderr)
+	case "version":
+		return cmdVersion(args[1:], stdout)
 	}
 	fmt.Fprintf(stderr, "kcovlab: unknown command %q\n\n%s", args[0], usage)
 	return exitUsage

@@ -114,3 +114,10 @@ func firstN(s string, n int) string {
 	}
 	return s
 }
+
+func TestVersion(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := mainErr([]string{"version"}, &out, &errb); code != exitPass || !strings.HasPrefix(out.String(), "kcovlab ") || len(strings.TrimSpace(out.String())) <= len("kcovlab ") {
+		t.Errorf("version: exit %d, %q", code, out.String())
+	}
+}
