@@ -15,9 +15,10 @@ func version() string {
 		return "dev"
 	}
 	v := bi.Main.Version
-	if v == "" || v == "(devel)" {
-		v = "devel"
+	if v != "" && v != "(devel)" {
+		return v // a module version; a pseudo-version holds the revision and +dirty
 	}
+	v = "devel"
 	var rev, modified string
 	for _, s := range bi.Settings {
 		switch s.Key {
