@@ -41,11 +41,18 @@ func TestBisectRetriesKilledQEMU(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
+		commit := testutil.Git(t, o.KernelSrc, "rev-parse", "HEAD")
 		o.KernelSrc, o.Fragments, o.Kernel = "", nil, strings.TrimSpace(string(state))
 		once.Do(func() {
 			go func() { killed.Store(int64(killFirstQEMU(ctx, o.ResultsDir))) }()
 		})
-		return lab.Run(ctx, o)
+		res, err := lab.Run(ctx, o)
+		if res != nil {
+			// The commit stands for the named kernel: say it was built from it,
+			// as a kernel built from the tree would be.
+			res.Kernel.SourceID = "git:" + commit
+		}
+		return res, err
 	}
 	bo := bisect.Options{Options: labOptions(t), Good: commits[len(commits)-1], Bad: commits[0], Scenario: "unique", Check: "errno==0", Runner: runner}
 	bo.KernelSrc = tree

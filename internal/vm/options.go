@@ -143,9 +143,17 @@ func (o Options) validate() error {
 // accelArgs selects the accelerator and a CPU model that suits it.
 func accelArgs(a Accel) []string {
 	if a == AccelKVM {
-		return []string{"-accel", "kvm", "-cpu", "host"}
+		return []string{"-accel", "kvm", "-cpu", cpuModel(a)}
 	}
-	return []string{"-accel", "tcg", "-cpu", "max"}
+	return []string{"-accel", "tcg", "-cpu", cpuModel(a)}
+}
+
+// cpuModel is the vCPU model a boot under accelerator a gets.
+func cpuModel(a Accel) string {
+	if a == AccelKVM {
+		return "host"
+	}
+	return "max"
 }
 
 // escapeOpt escapes a value for a QEMU "key=value,..." option string, in

@@ -61,7 +61,7 @@ func noKVM(err error) ProbeResult {
 func probeArgv(qemu string, accel Accel, bios string) []string {
 	// The vCPU gets the CPU model a real boot gets (accelArgs): a nested
 	// KVM can run a plain vCPU yet abort on -cpu host's MSRs.
-	return append(append([]string{qemu}, accelArgs(accel)...),
+	return append([]string{qemu, "-accel", string(accel), "-cpu", cpuModel(accel)},
 		"-nodefaults", "-display", "none", "-no-reboot",
 		"-machine", "pc",
 		"-bios", bios,
