@@ -71,7 +71,8 @@ func variantCache(t *testing.T) string {
 // TestBuildFaults interrupts kernel builds: SIGINT while make runs names
 // the run cancelled (exit 130) and leaves no make or compiler behind;
 // SIGKILL of kcovlab itself leaves none either (they die with it), and the
-// next run builds the same kernel from where the tree was and passes.
+// next run builds the same kernel from where the tree was and passes, while
+// four runs of a cached kernel on the same cache go through beside it.
 func TestBuildFaults(t *testing.T) {
 	needLab(t)
 	if !built(t, "v2") {
@@ -139,6 +140,22 @@ func TestBuildFaults(t *testing.T) {
 		r.wait(time.Minute)
 		gone(t, kids)
 		next := startKcov(t, bin, nil, args(cache)...)
+		// While it builds under the shared build lock, four runs of the
+		// cached v2 on the real cache must go through and pass.
+		if next.waitLine(building, 5*time.Minute) {
+			var four []*kcovRun
+			for range 4 {
+				four = append(four, startKcov(t, bin, nil, "run", "--kernel", "v2", "--accel", "tcg", "--scenario", "smoke"))
+			}
+			for i, r := range four {
+				if code, _ := r.wait(10 * time.Minute); code != 0 {
+					t.Errorf("run %d of four beside a build exited %d: %s", i+1, code, r.message())
+				}
+			}
+			t.Logf("MEASURED fault=four_runs_beside_a_build passed=%v", !t.Failed())
+		} else {
+			t.Error("the run after the killed build never started building")
+		}
 		code, _ := next.wait(20 * time.Minute)
 		if code != 0 {
 			t.Fatalf("the run after a killed build exited %d: %s", code, next.message())
