@@ -371,3 +371,14 @@ func TestNoiseByFunction(t *testing.T) {
 		}
 	}
 }
+
+// A scenario that does not apply to the kernel is skip, with its reason,
+// never pass: a run of nothing but such scenarios checked nothing.
+func TestScenarioThatDoesNotApplyIsSkip(t *testing.T) {
+	s := scenarios.All["guardrace"]
+	out := `{"scenario":"guardrace","pass":false,"metrics":{"skipped":1},"skip":"does not apply: kernel is unpatched"}`
+	got := runScenario(context.Background(), fakeGuest{stdout: out}, s, scenarioEnv{timeout: time.Minute, outDir: t.TempDir()})
+	if got.Verdict != results.Skip || got.Error != "does not apply: kernel is unpatched" {
+		t.Errorf("verdict %s (%q), want skip with the reason", got.Verdict, got.Error)
+	}
+}

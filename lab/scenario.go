@@ -209,6 +209,8 @@ func judgeJSON(res *results.Scenario, name string, stdout, stderr []byte, code i
 		}
 	case o.Error != "":
 		res.Verdict, res.Error = results.Error, o.Error
+	case o.Skip != "" && code == 0:
+		res.Verdict, res.Error = results.Skip, o.Skip
 	case code != 0:
 		res.Verdict, res.Error = results.Error, "scenario program exited "+strconv.Itoa(code)
 	case o.Pass:

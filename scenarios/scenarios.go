@@ -173,6 +173,9 @@ type Outcome struct {
 	PCs map[string][]uint64 `json:"pcs,omitempty"`
 	// Error is set when the program could not measure at all.
 	Error string `json:"error,omitempty"`
+	// Skip says why the scenario does not apply to this kernel (e.g. no
+	// CONFIG_KCOV_UNIQUE); the verdict is then skip, never pass.
+	Skip string `json:"skip,omitempty"`
 }
 
 // Main is the body of every JSON scenario program: it parses -kernel (the
