@@ -65,7 +65,7 @@ func judgeUnion(res *results.Scenario, o scenarios.Outcome, syms *symbolize.Tabl
 	unexplained := 0
 	for _, n := range threads {
 		key := refMinusThread + strconv.Itoa(n)
-		left, line := setAside(res, o.PCs[key], syms)
+		left, line := setAside(res, o.PCs[key], syms, false)
 		res.Metrics["ref_minus_thread_set_aside"] += float64(len(o.PCs[key]) - len(left))
 		res.Evidence = append(res.Evidence, fmt.Sprintf("thread %d: PCs every reference recorded that it did not: %s", n, line))
 		for _, pc := range left {
@@ -74,7 +74,7 @@ func judgeUnion(res *results.Scenario, o scenarios.Outcome, syms *symbolize.Tabl
 		unexplained += len(left)
 	}
 	res.Metrics["ref_minus_thread_unexplained"] = float64(unexplained)
-	left, line := setAside(res, o.PCs[everyThread], syms)
+	left, line := setAside(res, o.PCs[everyThread], syms, true)
 	if o.Metrics["every_thread_unjudged"] > 0 {
 		line = "not judged: fewer than two threads ran their session without sleeping (the Go runtime handed the others' threads off)"
 	}
@@ -82,7 +82,7 @@ func judgeUnion(res *results.Scenario, o scenarios.Outcome, syms *symbolize.Tabl
 	res.Metrics[everyThread+"_unexplained"] = float64(len(left))
 	unexplained += len(left)
 	for _, l := range listedOnly {
-		left, line := setAside(nil, o.PCs[l.key], syms)
+		left, line := setAside(nil, o.PCs[l.key], syms, true)
 		if len(left) > 0 {
 			line += "; by function: " + byFunction(o.PCs[l.key], syms)
 		}
@@ -125,14 +125,15 @@ func threadLists(o scenarios.Outcome, syms *symbolize.Table) ([]int, string) {
 	return threads, ""
 }
 
-// setAside splits pcs into those in a function a noise rule names,
+// setAside splits pcs into those in a function a noise rule names (an
+// ExtraOnly rule only when extra: the PCs are beyond the references'),
 // counted in res's set_aside/FUNCTION metrics (when res is not nil), and
 // the rest, described as "fn+off (file)"; line is one line of evidence.
-func setAside(res *results.Scenario, pcs []uint64, syms *symbolize.Table) (left []string, line string) {
+func setAside(res *results.Scenario, pcs []uint64, syms *symbolize.Table, extra bool) (left []string, line string) {
 	byFunc := map[string]int{}
 	for _, pc := range pcs {
 		fn, _, ok := syms.Func(pc)
-		if _, hit := noiserule.Classify(fn); ok && hit {
+		if r, hit := noiserule.Classify(fn); ok && hit && (extra || !r.ExtraOnly) {
 			byFunc[fn]++
 			continue
 		}

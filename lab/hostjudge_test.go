@@ -172,3 +172,23 @@ func TestJudgeUnionCountsRules(t *testing.T) {
 		t.Errorf("metrics %v: want %s = 2, ref_minus_thread_set_aside = 2", res.Metrics, key)
 	}
 }
+
+// An ExtraOnly rule (contention on shared lockrefs) sets aside the slow
+// paths every racing thread took beyond the references, never a thread's
+// loss of the same function's PCs: a guard race would show as a loss.
+func TestJudgeUnionExtraOnlyRule(t *testing.T) {
+	syms := symbolize.New([]symbolize.Symbol{{Name: "lockref_get_not_dead", Addr: 0xffffffff81000400, Size: 0x100}})
+	const lockrefPC = 0xffffffff81000410
+	extra := raced([2][]uint64{{}, {}}, []uint64{lockrefPC}, nil)
+	res := results.Scenario{Name: "guardrace", Verdict: results.Pass, Metrics: map[string]float64{}}
+	judgeUnion(&res, extra, syms)
+	if res.Verdict != results.Pass {
+		t.Errorf("contention's extra lockref PC in every thread: %s (%s), want pass", res.Verdict, res.Error)
+	}
+	lost := raced([2][]uint64{{lockrefPC}, {}}, nil, nil)
+	res = results.Scenario{Name: "guardrace", Verdict: results.Pass, Metrics: map[string]float64{}}
+	judgeUnion(&res, lost, syms)
+	if res.Verdict != results.Fail || !strings.Contains(res.Error, "thread 0 lost lockref_get_not_dead+0x10") {
+		t.Errorf("a thread lost a lockref PC: %s (%s), want fail naming it", res.Verdict, res.Error)
+	}
+}

@@ -54,6 +54,10 @@ type Rule struct {
 	// often as a judged difference: a thread's loss, or an extra PC in
 	// every thread.
 	Seen string
+	// ExtraOnly rules explain only PCs racing threads recorded beyond the
+	// references (contention between the threads adds slow paths); they
+	// never set aside a PC a thread lost, which a guard race would cause.
+	ExtraOnly bool
 }
 
 // Rules set PCs aside by the function they fall in; no function is in two.
@@ -79,6 +83,10 @@ var Rules = []Rule{
 	{Class: "lock", Funcs: []string{"fast_dput"},
 		Why:  "statx drops its references to dentries the threads share (/proc/self's): whether the count reaches zero, and whether lockref_put_return's cmpxchg lost to another CPU (then fast_dput takes the d_lock path), depends on the other threads' timing",
 		Seen: "v2 guardrace, 55 runs on 2026-11-28: a difference in 17 of 165 trials; a thread's loss in 17"},
+	{Class: "contention", Funcs: []string{"lockref_get", "lockref_get_not_dead", "lockref_put_return", "lockref_get_not_zero", "lockref_put_or_lock"},
+		Why:       "the racing threads take and drop references to the dentries they share (/proc/self's): a lockref's cmpxchg loop falls back to its spinlock (or gives up) when another thread holds the lock or changed the count meanwhile, which a lone reference never meets; only such extra PCs are set aside, never a thread's loss",
+		Seen:      "v2 guardrace, CI dry run on 2026-11-29: extra in every thread in 2 of 3 trials (lockref_get_not_dead+0xaa, lockref_get+0x7e, lockref_put_return+0x97)",
+		ExtraOnly: true},
 	{Class: "last-reference", Funcs: []string{"pid_delete_dentry", "lock_for_kill"},
 		Why:  "the threads share /proc/self's dentries: only the task that drops the last reference asks /proc whether to keep the dentry (pid_delete_dentry, retain_dentry's d_delete) and, when it is not kept, locks it for killing (lock_for_kill); which task that is depends on timing",
 		Seen: "v2 guardrace, 55 runs on 2026-11-28: a difference in 15 of 165 trials; a thread's loss in 15"},
