@@ -92,8 +92,7 @@ func measureOn(o *scenarios.Outcome, kernel string, want syscall.Errno, w *work)
 	// Bits and count first, with no allocation and so no syscall between
 	// them: anything the Go runtime does in the kernel afterwards (the
 	// snapshot allocates) sets bits and adds records that are not the work's.
-	bits := kcov.BitmapCount(d.Buffer()[:bitmapWords])
-	count := d.Count()
+	bits, count := settled(d)
 	u, err := d.Snapshot()
 	u.Count, u.PCs = count, u.PCs[:min(uint64(len(u.PCs)), count)]
 	if derr := d.Disable(); err == nil {
@@ -104,6 +103,22 @@ func measureOn(o *scenarios.Outcome, kernel string, want syscall.Errno, w *work)
 	}
 	judge(o, traces, u, bits)
 	return nil
+}
+
+// settled reads the bitmap's bit count and trace[0] as one snapshot: the
+// count is read before and after the bits, and again until both reads
+// agree, because the kernel may still record for this thread in between
+// (a preemption signal from the Go runtime is delivered through
+// instrumented code, which sets bits and adds records).
+func settled(d *kcov.Device) (bits int, count uint64) {
+	for range 100 {
+		before := d.Count()
+		bits = kcov.BitmapCount(d.Buffer()[:bitmapWords])
+		if count = d.Count(); count == before {
+			return bits, count
+		}
+	}
+	return bits, count
 }
 
 // traceMode records the work once in trace mode on a device of its own.
