@@ -15,7 +15,10 @@ import (
 // hostJudges finish a scenario's result on the host, where vmlinux's
 // symbols are: the guest only has addresses.
 var hostJudges = map[string]func(res *results.Scenario, o scenarios.Outcome, syms *symbolize.Table){
-	"irqnoise":  func(res *results.Scenario, _ scenarios.Outcome, _ *symbolize.Table) { noiseByFunction(res) },
+	"irqnoise": func(res *results.Scenario, o scenarios.Outcome, syms *symbolize.Table) {
+		noiseByFunction(res)
+		judgeInterruptPCs(res, o, syms)
+	},
 	"guardrace": judgeUnion,
 }
 

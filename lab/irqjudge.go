@@ -46,16 +46,6 @@ func InterruptOnly(fn string) bool {
 	return ok
 }
 
-func init() {
-	prev := hostJudges["irqnoise"]
-	hostJudges["irqnoise"] = func(res *results.Scenario, o scenarios.Outcome, syms *symbolize.Table) {
-		if prev != nil {
-			prev(res, o, syms)
-		}
-		judgeInterruptPCs(res, o, syms)
-	}
-}
-
 // judgeInterruptPCs fails irqnoise when a PC outside the quiet set lies in
 // interrupt-only code: the in_task() filter let interrupt coverage into the
 // task's trace. Without symbols it cannot judge, and says so as an error.
