@@ -89,15 +89,18 @@ func SelftestID(src []byte) string {
 // local tree when there is no series, else from the series' branch in the
 // base source's worktree. "" when the kernel has none or it cannot be read.
 func (r *run) selftestID(ctx context.Context) string {
-	if r.kernel == nil || r.kernel.Selftest == "" {
-		return ""
+	if r.selftest == nil {
+		id := ""
+		if r.kernel != nil && r.kernel.Selftest != "" {
+			if src, err := r.selftestSource(ctx); err != nil {
+				r.log.Warn("scenario: selftest source unreadable, no known defects apply", "err", err)
+			} else {
+				id = SelftestID(src)
+			}
+		}
+		r.selftest = &id
 	}
-	src, err := r.selftestSource(ctx)
-	if err != nil {
-		r.log.Warn("scenario: selftest source unreadable, no known defects apply", "err", err)
-		return ""
-	}
-	return SelftestID(src)
+	return *r.selftest
 }
 
 func (r *run) selftestSource(ctx context.Context) ([]byte, error) {
@@ -115,7 +118,7 @@ func (r *run) selftestSource(ctx context.Context) ([]byte, error) {
 	w := kbuild.WorktreeFor(base, r.opts.CacheDir, r.log)
 	ref := "kcovlab-base"
 	if s != nil {
-		ref = "kcovlab/" + s.ID()
+		ref = kbuild.SeriesRef(s)
 	}
 	argv := []string{"git", "-C", w.Dir, "show", ref + ":" + kselftestSource}
 	out, err := proc.Command(ctx, argv).Output()

@@ -34,7 +34,8 @@ type run struct {
 	key       *sshlink.KeyPair
 	syms      *symbolize.Table
 	accel     vm.Accel
-	stage     string // the stage running, for a cancellation's message
+	stage     string  // the stage running, for a cancellation's message
+	selftest  *string // the kernel's SelftestID, read once (nil: not yet)
 }
 
 func (r *run) do(ctx context.Context) (*results.Result, error) {

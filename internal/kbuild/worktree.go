@@ -130,7 +130,7 @@ func (w *Worktree) Branch(ctx context.Context, s *series.Series) (string, error)
 	if s == nil {
 		return baseTag, nil
 	}
-	ref := "kcovlab/" + s.ID()
+	ref := SeriesRef(s)
 	if _, err := w.git(ctx, "rev-parse", "--verify", "-q", ref); err != nil {
 		if err := w.commitSeries(ctx, s, ref); err != nil {
 			return "", err
@@ -138,6 +138,10 @@ func (w *Worktree) Branch(ctx context.Context, s *series.Series) (string, error)
 	}
 	return ref, nil
 }
+
+// SeriesRef is the branch a series is committed on in a base source's
+// worktree (see Branch); it exists once a kernel of the series was built.
+func SeriesRef(s *series.Series) string { return "kcovlab/" + s.ID() }
 
 // commitSeries makes branch ref: base plus s, one commit per patch. The
 // commits are made in a scratch checkout, so the main tree's files keep
