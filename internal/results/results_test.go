@@ -87,3 +87,15 @@ func TestHeader(t *testing.T) {
 		t.Errorf("verdict %s", r.Verdict())
 	}
 }
+
+// A run whose every scenario was skipped checked nothing: not PASSED.
+func TestAllSkippedIsNotPassed(t *testing.T) {
+	skipped := &Result{Scenarios: []Scenario{{Name: "kselftest", Verdict: Skip}, {Name: "guardrace", Verdict: Skip}}}
+	if skipped.Passed() || !skipped.NothingChecked() || !strings.HasPrefix(skipped.Verdict(), "NOTHING CHECKED") {
+		t.Errorf("all skipped: passed %v, nothing checked %v, verdict %q", skipped.Passed(), skipped.NothingChecked(), skipped.Verdict())
+	}
+	one := &Result{Scenarios: []Scenario{{Name: "smoke", Verdict: Pass}, {Name: "kselftest", Verdict: Skip}}}
+	if !one.Passed() || one.NothingChecked() || one.Verdict() != "PASSED" {
+		t.Errorf("one pass, one skip: passed %v, verdict %q", one.Passed(), one.Verdict())
+	}
+}
