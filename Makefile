@@ -17,7 +17,7 @@ deps: ## install missing host packages (apt) and Go modules
 build: ## build bin/kcovlab
 	$(GO) build -buildvcs=auto -o $(KCOVLAB) ./cmd/kcovlab
 
-run: deps build ## set up the host, then build a KCOV kernel, boot it and run the smoke scenario
+run: deps build ## set up the host, then build the v2 CONFIG_KCOV_UNIQUE kernel, boot it and run the core suite (RUNFLAGS=--kernel vanilla ...)
 	$(KCOVLAB) run $(RUNFLAGS)
 
 unit: ## unit tests: no QEMU, no kernel (fakes only)

@@ -16,7 +16,8 @@
 //     UsageError, UnknownKernelError, ErrScenarioFailed,
 //     ErrNothingChecked, and ErrorKind, the name result.json gives them;
 //     FindCrash and GuiltyFrame read a crash off the console;
-//   - small helpers and constants of the command: DefaultCacheDir,
+//   - small helpers and constants of the command: DefaultKernel,
+//     CoreSuite, DefaultCacheDir,
 //     CheckCacheDir, FindModuleDir, MutantName, SelftestID, MinMemoryMB,
 //     FaultPortEnv, Version.
 //
@@ -52,6 +53,15 @@ import (
 
 // Version is the lab's version, recorded in result.json.
 var Version = "dev"
+
+// DefaultKernel is the kernel a run boots when none is named: the series'
+// main job, the v2 CONFIG_KCOV_UNIQUE kernel.
+const DefaultKernel = "v2"
+
+// CoreSuite is what `kcovlab run` runs when no scenario is named: the
+// scenarios that answer "does dedup work" (overflow, reset, the guard race)
+// and the ones that keep them honest (smoke, unique, ioctl).
+var CoreSuite = []string{"smoke", "unique", "ioctl", "reset", "overflow", "guardrace"}
 
 // Options configure one run. Zero values take the defaults in brackets.
 type Options struct {
@@ -208,7 +218,7 @@ func (o *Options) namedDef() (KernelDef, error) {
 		name = o.Series
 	}
 	if name == "" {
-		name = "vanilla"
+		name = DefaultKernel
 	}
 	def, err := LookupKernel(name)
 	if o.Kernel == "" && o.Series == "" && o.KernelSrc != "" {

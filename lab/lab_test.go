@@ -156,21 +156,23 @@ func TestKernelDef(t *testing.T) {
 		exclude []int
 		errHas  string
 	}{
-		{name: "default", opts: Options{}, want: "vanilla", frags: 2},
+		{name: "default", opts: Options{}, want: "v2", series: "v2", frags: 3},
+		{name: "vanilla", opts: Options{Kernel: "vanilla"}, want: "vanilla", frags: 2},
+		{name: "exclude on the default kernel", opts: Options{Exclude: []int{1}}, want: "v2-without[1]", series: "v2", frags: 3, exclude: []int{1}},
 		{name: "named", opts: Options{Kernel: "v4"}, want: "v4", series: "v4", frags: 3},
 		{name: "series shorthand", opts: Options{Series: "v2"}, want: "v2", series: "v2", frags: 3},
 		{name: "custom mbox", opts: Options{Series: "/tmp/x.mbox"}, want: "series:x.mbox", series: "/tmp/x.mbox", frags: 3},
 		{name: "exclude", opts: Options{Series: "v2", Exclude: []int{1}}, want: "v2-without[1]", series: "v2", frags: 3, exclude: []int{1}},
 		{name: "unknown", opts: Options{Kernel: "v9"}, errHas: "unknown kernel"},
 		{name: "both", opts: Options{Kernel: "v2", Series: "v4"}, errHas: "give one"},
-		{name: "exclude without series", opts: Options{Exclude: []int{1}}, errHas: "needs a kernel with a series"},
+		{name: "exclude without series", opts: Options{Kernel: "vanilla", Exclude: []int{1}}, errHas: "needs a kernel with a series"},
 		{name: "local tree", opts: Options{KernelSrc: "/src/linux"}, want: "local", frags: 2},
 		{name: "local tree with fragments", opts: Options{KernelSrc: "/src/linux", Fragments: []string{"guest.config", "kcov.config", "kcov-unique.config"}}, want: "local", frags: 3},
 		{name: "local tree with a series", opts: Options{KernelSrc: "/src/linux", Series: "v2"}, want: "v2", series: "v2", frags: 3},
 		{name: "fragments replace the kernel's", opts: Options{Kernel: "v2", Fragments: []string{"guest.config"}}, want: "v2", series: "v2", frags: 1},
 		{name: "exclude on a local tree", opts: Options{KernelSrc: "/src/linux", Exclude: []int{1}}, errHas: "needs a kernel with a series"},
 		{name: "mutant", opts: Options{Kernel: "v2", Mutant: "../patches/mutants/v2/01-unique-records-every-hit.patch"}, want: "v2+mutant:unique-records-every-hit", series: "v2", frags: 3},
-		{name: "mutant without a series", opts: Options{Mutant: "../patches/mutants/v2/01-unique-records-every-hit.patch"}, errHas: "needs a kernel with a series"},
+		{name: "mutant without a series", opts: Options{Kernel: "vanilla", Mutant: "../patches/mutants/v2/01-unique-records-every-hit.patch"}, errHas: "needs a kernel with a series"},
 		{name: "mutant that is no file", opts: Options{Kernel: "v2", Mutant: "/nonexistent.patch"}, errHas: "not a patch file"},
 	}
 	for _, tt := range tests {

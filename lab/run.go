@@ -66,6 +66,7 @@ func (r *run) do(ctx context.Context) (*results.Result, error) {
 		err = &InfraError{Stage: "report", Err: werr}
 	}
 	r.res.Header(r.opts.Out)
+	report.Dedup(r.opts.Out, []*results.Result{r.res})
 	report.Summary(r.opts.Out, []*results.Result{r.res}, r.opts.Color)
 	fmt.Fprintf(r.opts.Out, "%s\nresults: %s\n", r.res.Verdict(), r.dir)
 	if err == nil && r.res.NothingChecked() {

@@ -13,8 +13,8 @@ import (
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var o lab.Options
-	scen := fs.String("scenario", "smoke", "comma-separated scenarios to run (see `kcovlab scenarios`)")
-	fs.StringVar(&o.Kernel, "kernel", "", "named kernel to build and boot (see `kcovlab kernels`; default vanilla)")
+	scen := fs.String("scenario", strings.Join(lab.CoreSuite, ","), "comma-separated scenarios to run (see `kcovlab scenarios`)")
+	fs.StringVar(&o.Kernel, "kernel", "", "named kernel to build and boot (see `kcovlab kernels`; default "+lab.DefaultKernel+")")
 	fs.StringVar(&o.Series, "series", "", "series to apply: v2, v4 (shipped in patches/), an mbox, a dir of .patch files or REPO:RANGE")
 	fs.StringVar(&o.Mutant, "mutant", "", "a known-bad patch applied after the series (patches/mutants/SERIES/NN-NAME.patch; see kcovlab mutants)")
 	exclude := fs.String("exclude", "", "comma-separated patch numbers to leave out of the series, e.g. 1")
