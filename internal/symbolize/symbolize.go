@@ -13,6 +13,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"regexp"
 	"sort"
@@ -35,7 +36,13 @@ type Table struct {
 	lines map[uint64]lineInfo
 	// funcFiles maps function names to source files (see AddFuncFiles).
 	funcFiles map[string][]string
+	// path and text locate the executable sections, for CallBefore.
+	path string
+	text []section
 }
+
+// section is an executable section's address range and file offset.
+type section struct{ addr, size, off uint64 }
 
 type lineInfo struct {
 	file string
@@ -53,7 +60,12 @@ func Open(path string) (*Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("symbolize %s: %w", path, err)
 	}
-	t := &Table{}
+	t := &Table{path: path}
+	for _, s := range f.Sections {
+		if s.Type == elf.SHT_PROGBITS && s.Flags&elf.SHF_EXECINSTR != 0 {
+			t.text = append(t.text, section{addr: s.Addr, size: s.Size, off: s.Offset})
+		}
+	}
 	file := ""
 	for _, s := range all {
 		if elf.ST_TYPE(s.Info) == elf.STT_FILE {
@@ -191,6 +203,91 @@ func (t *Table) lookupLine(pc uint64) lineInfo {
 		return lineInfo{}
 	}
 	return lineInfo{file: entry.File.Name, line: entry.Line}
+}
+
+// Source is pc's source for a report: "file:line" with DWARF, the file
+// without, "" when unknown.
+func (t *Table) Source(pc uint64) string {
+	if file, line, ok := t.Line(pc); ok {
+		return fmt.Sprintf("%s:%d", file, line)
+	}
+	file, _ := t.File(pc)
+	return file
+}
+
+// CallBefore reads the instruction that ends just before ret, an x86-64
+// return address: isCall is true for a call (a direct one, E8 rel32,
+// with its target; an indirect one, FF /2, with target 0). ok is false
+// when the code cannot be read (a table made by New, an address outside
+// the executable sections).
+func (t *Table) CallBefore(ret uint64) (target uint64, isCall, ok bool) {
+	var b [7]byte
+	if !t.readText(ret-uint64(len(b)), b[:]) {
+		return 0, false, false
+	}
+	target, isCall = callBefore(b, ret)
+	return target, isCall, true
+}
+
+// callBefore decodes the call instruction, if any, that ends at the end
+// of b, the bytes just before the return address ret.
+func callBefore(b [7]byte, ret uint64) (target uint64, isCall bool) {
+	if b[2] == 0xe8 {
+		rel := int32(uint32(b[3]) | uint32(b[4])<<8 | uint32(b[5])<<16 | uint32(b[6])<<24)
+		return uint64(int64(ret) + int64(rel)), true
+	}
+	// FF /2 (call r/m64), optionally after a REX prefix, whose length
+	// from its ModRM and SIB bytes ends exactly at ret.
+	for i := 0; i+1 < len(b); i++ {
+		j := i
+		if b[j]&0xf0 == 0x40 {
+			j++
+		}
+		if j+1 >= len(b) || b[j] != 0xff || (b[j+1]>>3)&7 != 2 {
+			continue
+		}
+		if j+1+modrmLen(b[j+1], b[min(j+2, len(b)-1)]) == len(b) {
+			return 0, true
+		}
+	}
+	return 0, false
+}
+
+// modrmLen is the length of a ModRM byte with its SIB byte and
+// displacement (no immediate follows FF /2).
+func modrmLen(modrm, sib byte) int {
+	mod, rm := modrm>>6, modrm&7
+	n := 1
+	if mod != 3 && rm == 4 {
+		n++ // SIB
+	}
+	switch {
+	case mod == 1:
+		n++
+	case mod == 2:
+		n += 4
+	case mod == 0 && rm == 5:
+		n += 4 // RIP-relative
+	case mod == 0 && rm == 4 && sib&7 == 5:
+		n += 4 // SIB with no base
+	}
+	return n
+}
+
+func (t *Table) readText(addr uint64, b []byte) bool {
+	for _, s := range t.text {
+		if addr < s.addr || addr+uint64(len(b)) > s.addr+s.size {
+			continue
+		}
+		f, err := os.Open(t.path)
+		if err != nil {
+			return false
+		}
+		defer f.Close()
+		_, err = f.ReadAt(b, int64(s.off+addr-s.addr))
+		return err == nil
+	}
+	return false
 }
 
 // Describe renders pc as "func+0xoff (file:line)", "func+0xoff (file)"

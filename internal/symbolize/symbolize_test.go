@@ -103,3 +103,35 @@ func TestFileFromFunctionIndex(t *testing.T) {
 		t.Error("a malformed index was accepted")
 	}
 }
+
+// The call before a return address, from x86-64 code bytes the v2 kernel
+// has (kcov_init's call to panic, do_one_initcall's call *%rbx,
+// ret_from_fork's call *%r14, a call through a RIP-relative pointer) and
+// bytes that end in no call.
+func TestCallBefore(t *testing.T) {
+	cases := []struct {
+		name   string
+		b      [7]byte
+		ret    uint64
+		target uint64
+		isCall bool
+	}{
+		{"direct", [7]byte{0xa8, 0x81, 0xe8, 0x52, 0x0d, 0x34, 0xff}, 0xffffffff81d4359e, 0xffffffff810842f0, true},
+		{"call *%rbx", [7]byte{0xe7, 0xff, 0xff, 0x7f, 0x00, 0xff, 0xd3}, 0xffffffff81d1016e, 0, true},
+		{"call *%r14", [7]byte{0x4c, 0x89, 0xe7, 0x90, 0x41, 0xff, 0xd6}, 0xffffffff81048a89, 0, true},
+		{"call *disp32(%rip)", [7]byte{0x90, 0xff, 0x15, 0x10, 0x20, 0x30, 0x00}, 0x1000, 0, true},
+		{"call *0x8(%rax)", [7]byte{0x90, 0x90, 0x90, 0x90, 0xff, 0x50, 0x08}, 0x1000, 0, true},
+		{"jmp, not a call", [7]byte{0x48, 0x89, 0xc6, 0x0f, 0x0b, 0xeb, 0x0c}, 0xffffffff810844c1, 0, false},
+		{"bytes that decode as a call either way are taken for one", [7]byte{0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xd3}, 0x1000, 0, true},
+		{"ff /4 (jmp *%rax) is not a call", [7]byte{0x90, 0x90, 0x90, 0x90, 0x90, 0xff, 0xe0}, 0x1000, 0, false},
+	}
+	for _, c := range cases {
+		target, isCall := callBefore(c.b, c.ret)
+		if target != c.target || isCall != c.isCall {
+			t.Errorf("%s: callBefore = %#x %v, want %#x %v", c.name, target, isCall, c.target, c.isCall)
+		}
+	}
+	if _, _, ok := New(nil).CallBefore(0x1000); ok {
+		t.Error("a table with no code read code")
+	}
+}
