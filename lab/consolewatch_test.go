@@ -72,4 +72,10 @@ func TestJudgeConsoleOnlyWhatTheScenarioCaused(t *testing.T) {
 	if res.Verdict != results.Fail || !strings.Contains(res.Error, "kcov.c:760") || res.Metrics["console_reports"] != 1 {
 		t.Errorf("verdict %s error %q metrics %v: want fail naming the WARN", res.Verdict, res.Error, res.Metrics)
 	}
+	// The same WARN twice more: counted, one evidence line.
+	res = results.Scenario{Name: "reset", Verdict: results.Pass}
+	judgeConsole(&res, warnExcerpt+warnExcerpt, scenarioEnv{})
+	if res.Metrics["console_reports"] != 2 || len(res.Evidence) != 1 || !strings.HasSuffix(res.Evidence[0], " x2") {
+		t.Errorf("metrics %v evidence %q: want 2 reports in one evidence line", res.Metrics, res.Evidence)
+	}
 }

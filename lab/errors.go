@@ -29,10 +29,15 @@ func (e *BootError) Error() string {
 	if e.Err != nil {
 		msg += ": " + e.Err.Error()
 	}
-	if e.Crash != nil {
-		msg += "\n  crash: " + e.Crash.Title
-	}
-	if e.ConsoleTail != "" {
+	switch {
+	case e.Crash != nil:
+		// The report, symbolized, says more than the console's raw tail.
+		msg += "\n  crash: " + e.Crash.Title + "\n  guilty frame: " + e.Crash.Guilty
+		if len(e.Crash.Others) > 0 {
+			msg += "\n  then: " + strings.Join(e.Crash.Others, "; ")
+		}
+		msg += "\n  report:\n" + indent(e.Crash.Report, "  | ")
+	case e.ConsoleTail != "":
 		msg += "\n  console tail:\n" + indent(e.ConsoleTail, "  | ")
 	}
 	return msg
@@ -189,7 +194,7 @@ func head(s string, n int) string {
 }
 
 func indent(s, prefix string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	lines := strings.Split(strings.TrimRight(strings.ReplaceAll(s, "\r", ""), "\n"), "\n")
 	return prefix + strings.Join(lines, "\n"+prefix)
 }
 

@@ -15,7 +15,7 @@
 //     InfraError, GuestLostError, PortClashError, CancelledError,
 //     UsageError, UnknownKernelError, ErrScenarioFailed,
 //     ErrNothingChecked, and ErrorKind, the name result.json gives them;
-//     FindCrash and GuiltyFrame read a crash off the console;
+//     FindCrash reads a crash off the console (internal/crash parses it);
 //   - small helpers and constants of the command: DefaultCacheDir,
 //     CheckCacheDir, FindModuleDir, MutantName, SelftestID, MinMemoryMB,
 //     FaultPortEnv, Version.

@@ -212,8 +212,20 @@ func judgeConsole(res *results.Scenario, console string, env scenarioEnv) {
 	res.Metrics["console_reports"] += float64(len(reps))
 	first := kernelCrash(reps[0])
 	msg := "the kernel reported on the console during the scenario: " + first.Title
+	// One evidence line per distinct report, in order, with its count.
+	var lines []string
+	count := map[string]int{}
 	for _, r := range reps {
-		res.Evidence = append(res.Evidence, "console: "+r.Title+" (guilty frame: "+guiltyName(r.Guilty)+")")
+		line := "console: " + r.Title + " (guilty frame: " + guiltyName(r.Guilty) + ")"
+		if count[line]++; count[line] == 1 {
+			lines = append(lines, line)
+		}
+	}
+	for _, line := range lines {
+		if n := count[line]; n > 1 {
+			line += fmt.Sprintf(" x%d", n)
+		}
+		res.Evidence = append(res.Evidence, line)
 	}
 	if len(reps) > 1 {
 		msg += fmt.Sprintf(" (and %d more reports)", len(reps)-1)

@@ -36,6 +36,9 @@ type Table struct {
 	lines map[uint64]lineInfo
 	// funcFiles maps function names to source files (see AddFuncFiles).
 	funcFiles map[string][]string
+	// asm are the sized untyped symbols of executable sections, for
+	// addresses no function covers.
+	asm []sym
 	// path and text locate the executable sections, for CallBefore.
 	path string
 	text []section
@@ -71,6 +74,13 @@ func Open(path string) (*Table, error) {
 		if elf.ST_TYPE(s.Info) == elf.STT_FILE {
 			file = s.Name
 		}
+		if elf.ST_TYPE(s.Info) == elf.STT_NOTYPE && s.Size > 0 && s.Value != 0 && int(s.Section) < len(f.Sections) &&
+			f.Sections[s.Section].Flags&elf.SHF_EXECINSTR != 0 {
+			// Assembly entry code (entry_SYSCALL_64, ret_from_fork_asm,
+			// asm_exc_page_fault) has sized symbols of no type.
+			t.asm = append(t.asm, sym{addr: s.Value, size: s.Size, name: s.Name})
+			continue
+		}
 		if elf.ST_TYPE(s.Info) != elf.STT_FUNC || s.Value == 0 {
 			continue
 		}
@@ -81,6 +91,7 @@ func Open(path string) (*Table, error) {
 		t.syms = append(t.syms, e)
 	}
 	sort.Slice(t.syms, func(i, j int) bool { return t.syms[i].addr < t.syms[j].addr })
+	sort.Slice(t.asm, func(i, j int) bool { return t.asm[i].addr < t.asm[j].addr })
 	if d, err := f.DWARF(); err == nil {
 		t.dwarf = d
 	}
@@ -118,11 +129,19 @@ func (t *Table) Func(pc uint64) (string, uint64, bool) {
 }
 
 func (t *Table) lookup(pc uint64) (sym, bool) {
-	i := sort.Search(len(t.syms), func(i int) bool { return t.syms[i].addr > pc }) - 1
+	if s, ok := lookupIn(t.syms, pc); ok {
+		return s, true
+	}
+	s, ok := lookupIn(t.asm, pc)
+	return s, ok && pc < s.addr+s.size
+}
+
+func lookupIn(syms []sym, pc uint64) (sym, bool) {
+	i := sort.Search(len(syms), func(i int) bool { return syms[i].addr > pc }) - 1
 	if i < 0 {
 		return sym{}, false
 	}
-	s := t.syms[i]
+	s := syms[i]
 	if s.size != 0 && pc >= s.addr+s.size {
 		return sym{}, false
 	}

@@ -135,3 +135,18 @@ func TestCallBefore(t *testing.T) {
 		t.Error("a table with no code read code")
 	}
 }
+
+// Assembly entry code has sized symbols of no type: an address in one is
+// named after it, but only where no function covers the address and
+// within its size.
+func TestAsmSymbols(t *testing.T) {
+	tab := &Table{
+		syms: []sym{{addr: 0x1000, size: 0x100, name: "do_syscall_64"}},
+		asm:  []sym{{addr: 0x1080, size: 0x10, name: "inner_label"}, {addr: 0x2000, size: 0xaa, name: "entry_SYSCALL_64"}},
+	}
+	for pc, want := range map[uint64]string{0x206c: "entry_SYSCALL_64+0x6c", 0x1084: "do_syscall_64+0x84", 0x20b0: "0x20b0"} {
+		if got := tab.Describe(pc); got != want {
+			t.Errorf("Describe(%#x) = %q, want %q", pc, got, want)
+		}
+	}
+}
