@@ -42,6 +42,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,6 +78,9 @@ type Options struct {
 	// Fragments, when set, replace the kernel's config fragments (files in
 	// ConfigDir, applied in order) [the named kernel's].
 	Fragments []string
+	// DebugInfo adds DebugInfoFragment to the kernel's fragments (its
+	// name gets "+debug-info"): DWARF, so evidence reads file:line.
+	DebugInfo bool
 	// CacheDir holds sources, kernels and images [$KCOVLAB_CACHE or ~/.cache/kcovlab].
 	CacheDir string
 	// ResultsDir holds one directory per run [ModuleDir/results].
@@ -198,6 +202,10 @@ func (o *Options) KernelDef() (KernelDef, error) {
 	}
 	if len(o.Fragments) > 0 {
 		def.Fragments = append([]string(nil), o.Fragments...)
+	}
+	if o.DebugInfo && !slices.Contains(def.Fragments, DebugInfoFragment) {
+		def.Fragments = append(def.Fragments, DebugInfoFragment)
+		def.Name += "+debug-info"
 	}
 	return def, nil
 }
