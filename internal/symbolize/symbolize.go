@@ -1,10 +1,12 @@
 // Package symbolize maps kernel PCs, as KCOV records them, to functions
 // (from vmlinux's ELF symbol table) and, when the kernel was built with
 // DWARF, to file:line; without DWARF, to the source file named by the
-// build's function index (AddFuncFiles). It reads vmlinux with debug/elf
-// and debug/dwarf and
-// needs nothing else on the host. Tests build a tiny ELF with the Go
-// toolchain's own output (the test binary) so they run anywhere.
+// build's function index (AddFuncFiles). For crash reports it also tells
+// whether a stack word is a return address (CallBefore: the call before
+// it, decoded with x86asm). It reads vmlinux with debug/elf and
+// debug/dwarf and needs nothing else on the host. Tests build a tiny ELF
+// with the Go toolchain's own output (the test binary) so they run
+// anywhere.
 package symbolize
 
 import (
@@ -18,6 +20,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"golang.org/x/arch/x86/x86asm"
 )
 
 type sym struct {
@@ -249,48 +253,20 @@ func (t *Table) CallBefore(ret uint64) (target uint64, isCall, ok bool) {
 }
 
 // callBefore decodes the call instruction, if any, that ends at the end
-// of b, the bytes just before the return address ret.
+// of b, the bytes just before the return address ret: a direct call
+// (E8 rel32, 5 bytes) first, then indirect ones of 2 to 7 bytes.
 func callBefore(b [7]byte, ret uint64) (target uint64, isCall bool) {
-	if b[2] == 0xe8 {
-		rel := int32(uint32(b[3]) | uint32(b[4])<<8 | uint32(b[5])<<16 | uint32(b[6])<<24)
-		return uint64(int64(ret) + int64(rel)), true
-	}
-	// FF /2 (call r/m64), optionally after a REX prefix, whose length
-	// from its ModRM and SIB bytes ends exactly at ret.
-	for i := 0; i+1 < len(b); i++ {
-		j := i
-		if b[j]&0xf0 == 0x40 {
-			j++
-		}
-		if j+1 >= len(b) || b[j] != 0xff || (b[j+1]>>3)&7 != 2 {
+	for _, n := range []int{5, 2, 3, 4, 6, 7} {
+		inst, err := x86asm.Decode(b[len(b)-n:], 64)
+		if err != nil || inst.Len != n || inst.Op != x86asm.CALL {
 			continue
 		}
-		if j+1+modrmLen(b[j+1], b[min(j+2, len(b)-1)]) == len(b) {
-			return 0, true
+		if rel, ok := inst.Args[0].(x86asm.Rel); ok {
+			return uint64(int64(ret) + int64(rel)), true
 		}
+		return 0, true
 	}
 	return 0, false
-}
-
-// modrmLen is the length of a ModRM byte with its SIB byte and
-// displacement (no immediate follows FF /2).
-func modrmLen(modrm, sib byte) int {
-	mod, rm := modrm>>6, modrm&7
-	n := 1
-	if mod != 3 && rm == 4 {
-		n++ // SIB
-	}
-	switch {
-	case mod == 1:
-		n++
-	case mod == 2:
-		n += 4
-	case mod == 0 && rm == 5:
-		n += 4 // RIP-relative
-	case mod == 0 && rm == 4 && sib&7 == 5:
-		n += 4 // SIB with no base
-	}
-	return n
 }
 
 func (t *Table) readText(addr uint64, b []byte) bool {
