@@ -60,9 +60,17 @@ var (
 	rawAddr         = regexp.MustCompile(`0x(ffffffff[0-9a-f]{8})\b`)
 )
 
+// midStamp finds a printk time stamp after other text: a kernel line
+// that began while a guest program's output to the console had no
+// newline yet.
+var midStamp = regexp.MustCompile(`\[\s*\d+\.\d{6}\]`)
+
 // body is a console line without its time stamp and subsystem prefix.
 func body(line string) string {
 	line = strings.TrimRight(line, "\r\n")
+	if loc := midStamp.FindStringIndex(line); loc != nil && loc[0] > 0 && !timePrefix.MatchString(line) {
+		line = line[loc[0]:]
+	}
 	line = timePrefix.ReplaceAllString(line, "")
 	return subsystemPrefix.ReplaceAllString(line, "")
 }

@@ -197,6 +197,8 @@ func TestHeaders(t *testing.T) {
 		{"[ 5.0] Oops: invalid opcode: 0000 [#1] PREEMPT SMP", "Oops: invalid opcode"},
 		{"[ 5.0] WARNING: suspicious RCU usage", "WARNING: suspicious RCU usage"},
 		{"[ 5.0] random: crng init done", ""},
+		{"kcovinit: exit 0: [\"unique\"][    5.307019] WARNING: CPU: 0 PID: 49 at kernel/kcov.c:762 0xffffffff811356bf", "WARNING in kernel/kcov.c:762"},
+		{"kcovinit: BUG: printed by a guest program, not the kernel", ""},
 		{"[ 5.0] kcovinit: exec [\"smoke\"]: BUG: not a kernel line", ""},
 		{"[ 5.0] ACPI: PM: Preparing to enter system sleep state S5", ""},
 		{"[ 5.0] x86/mm: Checked W+X mappings: passed, no W+X pages found.", ""},
@@ -210,6 +212,32 @@ func TestHeaders(t *testing.T) {
 		if got != c.title {
 			t.Errorf("%q: title %q, want %q", c.line, got, c.title)
 		}
+	}
+}
+
+// A stall's stack is printed from the timer interrupt: the interrupt's
+// own frames are not blamed, the task it interrupted is.
+func TestHangSkipsInterrupt(t *testing.T) {
+	console := `[   84.331021] rcu: INFO: rcu_preempt self-detected stall on CPU
+[   84.332214] CPU: 1 UID: 0 PID: 230 Comm: guardrace Not tainted 6.12.117+ #7
+[   84.334706] Call Trace:
+[   84.334856]  <IRQ>
+[   84.334971]  ktime_get_update_offsets_now+0x2e/0xd0
+[   84.335653]  hrtimer_interrupt+0xfa/0x230
+[   84.336841]  </IRQ>
+[   84.336955]  <TASK>
+[   84.337070]  asm_sysvec_apic_timer_interrupt+0x1a/0x20
+[   84.337849]  kcov_unique_wait+0x2e/0x60
+[   84.338046]  kcov_ioctl+0x41c/0x6a0
+[   84.338718]  </TASK>
+`
+	if r := First(console, nil); r.Title != "INFO: rcu detected stall in kcov_unique_wait" {
+		t.Errorf("title %q: the interrupt that printed the stall was blamed", r.Title)
+	}
+	// The same stack in a WARNING is blamed where it happened, interrupt or not.
+	warn := strings.Replace(console, "rcu: INFO: rcu_preempt self-detected stall on CPU", "WARNING: CPU: 1 PID: 230 at kernel/time/timekeeping.c:1 ktime_get_update_offsets_now+0x2e/0xd0", 1)
+	if r := First(warn, nil); r.Title != "WARNING in ktime_get_update_offsets_now" {
+		t.Errorf("title %q", r.Title)
 	}
 }
 
