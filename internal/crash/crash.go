@@ -169,8 +169,7 @@ func build(s *spec, m []string, lines []string, syms Symbols, start, end int) *R
 	var text strings.Builder
 	for _, l := range lines {
 		b := body(l)
-		switch {
-		case s.detail != nil && detail == "":
+		if s.detail != nil && detail == "" {
 			if dm := s.detail.FindStringSubmatch(b); dm != nil {
 				detail = dm[1]
 			}

@@ -65,8 +65,7 @@ func parseFrame(text string) (Frame, bool) {
 	}
 	f := Frame{Func: m[1], Where: m[3]}
 	if m[2] == "" && m[3] == "" {
-		// A bare word is not a frame ("Modules linked in:" and the like
-		// never get here, but "<TASK>" style words would).
+		// A bare word is not a frame: a frame has an offset or a source.
 		return Frame{}, false
 	}
 	f.Off, _ = strconv.ParseUint(m[2], 16, 64)
