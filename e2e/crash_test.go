@@ -2,13 +2,16 @@ package e2e
 
 import (
 	"context"
+	"debug/elf"
 	"errors"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/internal/symbolize"
 	"github.com/kcovlab/kcovlab/lab"
 )
 
@@ -73,4 +76,43 @@ func TestCrashReports(t *testing.T) {
 			t.Errorf("the trace is not symbolized:\n%s", be.Crash.Report)
 		}
 	})
+}
+
+// TestDebugInfoKernel checks, when v2-debug is built (it is not built by
+// CI: kcovlab run --kernel v2-debug builds it), that its vmlinux carries
+// DWARF and the host symbolizes a KCOV address to kernel/kcov.c:LINE.
+func TestDebugInfoKernel(t *testing.T) {
+	needLab(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	o := labOptions(t)
+	o.Kernel = "v2-debug"
+	if ok, _ := lab.Built(ctx, o); !ok {
+		t.Skip("v2-debug is not built (kcovlab run --kernel v2-debug builds it)")
+	}
+	k, _, err := lab.BuildKernel(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := symbolize.Open(k.Vmlinux)
+	if err != nil || !tab.HasDWARF() {
+		t.Fatalf("vmlinux %s: DWARF %v, err %v", k.Vmlinux, tab != nil && tab.HasDWARF(), err)
+	}
+	f, err := elf.Open(k.Vmlinux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, _ := f.Symbols()
+	for _, s := range syms {
+		if s.Name == "kcov_ioctl" {
+			src := tab.Source(s.Value + 4)
+			t.Logf("MEASURED v2-debug kcov_ioctl+0x4 -> %s", src)
+			if !regexp.MustCompile(`kernel/kcov\.c:\d+$`).MatchString(src) {
+				t.Errorf("kcov_ioctl+0x4 symbolizes to %q, want kernel/kcov.c:LINE", src)
+			}
+			return
+		}
+	}
+	t.Error("kcov_ioctl is not in vmlinux")
 }

@@ -54,6 +54,9 @@ func TestFixtureBinary(t *testing.T) {
 	if !ok || !strings.HasSuffix(file, "prog/main.go") || line != 8 {
 		t.Errorf("Line = %s:%d %v, want prog/main.go:8", file, line, ok)
 	}
+	if src := tab.Source(marker); !strings.HasSuffix(src, "prog/main.go:8") {
+		t.Errorf("Source = %q, want prog/main.go:8", src)
+	}
 	if d := tab.Describe(marker); !strings.HasPrefix(d, "main.marker+0x0 (") {
 		t.Errorf("Describe = %q", d)
 	}
