@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kcovlab/kcovlab/internal/crash"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/sshlink"
 	"github.com/kcovlab/kcovlab/internal/vm"
@@ -26,6 +27,8 @@ type guest struct {
 	// names the scenario that was running.
 	lost   *GuestLostError
 	during string
+	// syms symbolizes a crash's report (nil: raw addresses stay).
+	syms func() crash.Symbols
 }
 
 // boot runs the scenarios: the ordinary ones in one VM, then each scenario
@@ -142,7 +145,7 @@ func (r *run) startGuestOn(ctx context.Context, consoleName string, port int) (*
 	if err != nil {
 		return nil, &InfraError{Stage: "vm", Err: err}
 	}
-	g := &guest{console: filepath.Join(r.dir, consoleName), qmpDir: qmpDir}
+	g := &guest{console: filepath.Join(r.dir, consoleName), qmpDir: qmpDir, syms: r.crashSymbols}
 	vo := vm.Options{
 		QEMU: r.opts.QEMU, Kernel: r.kernel.BzImage, Initrd: r.image.Initramfs,
 		Append: []string{"kcovlab.authkey=" + base64.StdEncoding.EncodeToString([]byte(r.key.AuthorizedLine()))},
@@ -164,6 +167,12 @@ func (r *run) startGuestOn(ctx context.Context, consoleName string, port int) (*
 	g.client, err = r.waitSSH(ctx, g.m, port, cfg, g.console)
 	if err != nil {
 		r.stopGuest(ctx, g, false)
+		var be *BootError
+		if errors.As(err, &be) && be.Crash != nil {
+			// The boot crash's report, symbolized with the kernel's vmlinux.
+			raw, _ := os.ReadFile(g.console)
+			be.Crash = FindCrash(string(raw), r.crashSymbols())
+		}
 		return nil, err
 	}
 	if st, err := g.m.Status(ctx); err == nil {
@@ -272,7 +281,11 @@ func (g *guest) crashed() *KernelCrash {
 		return nil
 	}
 	raw, _ := os.ReadFile(g.console)
-	if c := FindCrash(string(raw)); c != nil {
+	var syms crash.Symbols
+	if g.syms != nil {
+		syms = g.syms()
+	}
+	if c := FindCrash(string(raw), syms); c != nil {
 		return c
 	}
 	var exit *vm.ExitError

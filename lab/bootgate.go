@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/kcovlab/kcovlab/internal/results"
@@ -35,7 +34,7 @@ func (r *run) bootTrial(ctx context.Context, s scenarios.Scenario, console strin
 		res.Error = be.Reason
 		if be.Crash != nil {
 			res.Error = be.Crash.Title
-			res.Evidence = []string{"crash: " + be.Crash.Title, "guilty frame: " + GuiltyFrame(be.Crash.Report)}
+			res.Evidence = []string{"crash: " + be.Crash.Title, "guilty frame: " + be.Crash.Guilty}
 		}
 	default:
 		// The lab's failure (QEMU killed, a port clash) or a cancellation:
@@ -43,24 +42,4 @@ func (r *run) bootTrial(ctx context.Context, s scenarios.Scenario, console strin
 		return res, err
 	}
 	return res, nil
-}
-
-var frameLine = regexp.MustCompile(`^\s*(?:\[\s*[\d.]+\]\s*)?(?:RIP: \d+:)?\s*([A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+`)
-
-// kcovFrames are KCOV's own functions: the crash happens inside them, the
-// guilty frame is the instrumented caller.
-var kcovFrames = regexp.MustCompile(`^(__sanitizer_cov_|kcov_|check_kcov_mode|write_comp_data|__kcov)`)
-
-// GuiltyFrame returns the first reliable frame of a crash report (RIP line
-// first; "?" frames skipped)
-// that is not KCOV itself: the instrumented code that called into KCOV.
-func GuiltyFrame(report string) string {
-	for _, line := range strings.Split(report, "\n") {
-		m := frameLine.FindStringSubmatch(line)
-		if m == nil || kcovFrames.MatchString(m[1]) {
-			continue
-		}
-		return m[1]
-	}
-	return "unknown"
 }

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/kcovlab/kcovlab/internal/crash"
 )
 
 // BootError means the kernel did not come up to the point where the guest
@@ -28,10 +29,15 @@ func (e *BootError) Error() string {
 	if e.Err != nil {
 		msg += ": " + e.Err.Error()
 	}
-	if e.Crash != nil {
-		msg += "\n  crash: " + e.Crash.Title
-	}
-	if e.ConsoleTail != "" {
+	switch {
+	case e.Crash != nil:
+		// The report, symbolized, says more than the console's raw tail.
+		msg += "\n  crash: " + e.Crash.Title + "\n  guilty frame: " + e.Crash.Guilty
+		if len(e.Crash.Others) > 0 {
+			msg += "\n  then: " + strings.Join(e.Crash.Others, "; ")
+		}
+		msg += "\n  report:\n" + indent(e.Crash.Report, "  | ")
+	case e.ConsoleTail != "":
 		msg += "\n  console tail:\n" + indent(e.ConsoleTail, "  | ")
 	}
 	return msg
@@ -44,10 +50,19 @@ func (e *BootError) Unwrap() error {
 	return e.Err
 }
 
-// KernelCrash is an oops, BUG or panic found on the console.
+// KernelCrash is a kernel report found on the console (an oops, BUG,
+// WARNING, KASAN, lockdep, stall or panic, see internal/crash): the first
+// one, which is what matters; Others titles the reports after it.
 type KernelCrash struct {
-	Title  string
+	Title string
+	// Kind is the report's class: "oops", "warning", "kasan", ...
+	Kind string
+	// Guilty is the frame the report is blamed on, "func (file)", or
+	// "unknown" when no frame could be read.
+	Guilty string
+	// Report is the report's console text, raw addresses symbolized.
 	Report string
+	Others []string
 }
 
 func (e *KernelCrash) Error() string { return "kernel crash: " + e.Title }
@@ -136,24 +151,50 @@ var ErrScenarioFailed = errors.New("a scenario failed")
 // wraps ErrScenarioFailed: a run that checked nothing is not a pass.
 var ErrNothingChecked = fmt.Errorf("every scenario was skipped, nothing was checked: %w", ErrScenarioFailed)
 
-var crashStart = regexp.MustCompile(`(Kernel panic - not syncing:.*|BUG: .*|general protection fault.*|Oops: .*|WARNING: .*|kernel BUG at .*)`)
-
-// FindCrash returns the first crash report in a console log, or nil.
-func FindCrash(console string) *KernelCrash {
-	loc := crashStart.FindStringIndex(console)
-	if loc == nil {
+// FindCrash returns the first kernel report in a console log, or nil;
+// syms (nil for none) symbolizes its raw addresses.
+func FindCrash(console string, syms crash.Symbols) *KernelCrash {
+	reps := crash.Parse(console, syms)
+	if len(reps) == 0 {
 		return nil
 	}
-	title := strings.TrimSpace(console[loc[0]:loc[1]])
-	report := console[loc[0]:]
-	if lines := strings.Split(report, "\n"); len(lines) > 60 {
-		report = strings.Join(lines[:60], "\n")
+	c := kernelCrash(reps[0])
+	for _, r := range reps[1:] {
+		c.Others = append(c.Others, r.Title)
 	}
-	return &KernelCrash{Title: title, Report: report}
+	return c
+}
+
+// crashReportLines bounds the report text kept in errors and result.json.
+const crashReportLines = 80
+
+func kernelCrash(r *crash.Report) *KernelCrash {
+	return &KernelCrash{Title: r.Title, Kind: string(r.Kind), Guilty: guiltyName(r.Guilty), Report: head(r.Text, crashReportLines)}
+}
+
+// guiltyName is a guilty frame as evidence shows it: "func (file)",
+// without the offset, so that the same frame reads the same in every
+// boot.
+func guiltyName(f crash.Frame) string {
+	switch {
+	case f.Func == "":
+		return "unknown"
+	case f.Where != "":
+		return f.Func + " (" + f.Where + ")"
+	}
+	return f.Func
+}
+
+// head returns the first n lines of s.
+func head(s string, n int) string {
+	if lines := strings.SplitAfter(s, "\n"); len(lines) > n {
+		return strings.Join(lines[:n], "")
+	}
+	return s
 }
 
 func indent(s, prefix string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	lines := strings.Split(strings.TrimRight(strings.ReplaceAll(s, "\r", ""), "\n"), "\n")
 	return prefix + strings.Join(lines, "\n"+prefix)
 }
 

@@ -31,6 +31,10 @@ type KernelDef struct {
 	Mutant string
 }
 
+// DebugInfoFragment adds DWARF to a kernel (Options.DebugInfo, kernel
+// v2-debug), so the host symbolizes to file:line.
+const DebugInfoFragment = "debug-info.config"
+
 var baseFragments = []string{"guest.config", "kcov.config"}
 
 func frags(extra ...string) []string {
@@ -50,6 +54,8 @@ var Kernels = map[string]KernelDef{
 		Series: "v2", Fragments: frags("kcov-unique.config", "kcov-selftest.config")},
 	"v2-no01-selftest": {Name: "v2-no01-selftest", Description: "v2 without patch 01, CONFIG_KCOV_SELFTEST (boot gate: the tsc.c crash)",
 		Series: "v2", Exclude: []int{1}, Fragments: frags("kcov-unique.config", "kcov-selftest.config")},
+	"v2-debug": {Name: "v2-debug", Description: "v2 with DWARF (debug-info.config): evidence and crash reports read file:line",
+		Series: "v2", Fragments: frags("kcov-unique.config", DebugInfoFragment)},
 	"v4": {Name: "v4", Description: "6.12 + dedup series v4, CONFIG_KCOV_UNIQUE=y (clang >= 21)",
 		Series: "v4", Fragments: frags("kcov-unique.config"), MinClang: 21},
 	"v4-no01": {Name: "v4-no01", Description: "v4 without patch 01 (tsc.c instrumented again)",

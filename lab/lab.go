@@ -15,7 +15,7 @@
 //     InfraError, GuestLostError, PortClashError, CancelledError,
 //     UsageError, UnknownKernelError, ErrScenarioFailed,
 //     ErrNothingChecked, and ErrorKind, the name result.json gives them;
-//     FindCrash and GuiltyFrame read a crash off the console;
+//     FindCrash reads a crash off the console (internal/crash parses it);
 //   - small helpers and constants of the command: DefaultKernel,
 //     CoreSuite, DefaultCacheDir,
 //     CheckCacheDir, FindModuleDir, MutantName, SelftestID, MinMemoryMB,
@@ -43,6 +43,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,6 +88,9 @@ type Options struct {
 	// Fragments, when set, replace the kernel's config fragments (files in
 	// ConfigDir, applied in order) [the named kernel's].
 	Fragments []string
+	// DebugInfo adds DebugInfoFragment to the kernel's fragments (its
+	// name gets "+debug-info"): DWARF, so evidence reads file:line.
+	DebugInfo bool
 	// CacheDir holds sources, kernels and images [$KCOVLAB_CACHE or ~/.cache/kcovlab].
 	CacheDir string
 	// ResultsDir holds one directory per run [ModuleDir/results].
@@ -208,6 +212,10 @@ func (o *Options) KernelDef() (KernelDef, error) {
 	}
 	if len(o.Fragments) > 0 {
 		def.Fragments = append([]string(nil), o.Fragments...)
+	}
+	if o.DebugInfo && !slices.Contains(def.Fragments, DebugInfoFragment) {
+		def.Fragments = append(def.Fragments, DebugInfoFragment)
+		def.Name += "+debug-info"
 	}
 	return def, nil
 }

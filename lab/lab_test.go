@@ -85,17 +85,17 @@ func TestFindCrash(t *testing.T) {
 		"[    1.2] BUG: kernel NULL pointer dereference, address: 0000000000000000\n" +
 		"[    1.2] RIP: 0010:__sanitizer_cov_trace_pc+0x10/0x40\n" +
 		"[    1.3] Kernel panic - not syncing: Fatal exception\n"
-	c := FindCrash(console)
+	c := FindCrash(console, nil)
 	if c == nil {
 		t.Fatal("no crash found")
 	}
-	if c.Title != "BUG: kernel NULL pointer dereference, address: 0000000000000000" {
-		t.Errorf("title %q", c.Title)
+	if c.Title != "BUG: kernel NULL pointer dereference in __sanitizer_cov_trace_pc" || c.Kind != "oops" {
+		t.Errorf("title %q kind %q", c.Title, c.Kind)
 	}
 	if !strings.Contains(c.Report, "__sanitizer_cov_trace_pc") {
 		t.Errorf("report lacks the stack: %q", c.Report)
 	}
-	if FindCrash("[    0.1] Linux version 6.12\n[    2.0] kcovinit: ssh listening\n") != nil {
+	if FindCrash("[    0.1] Linux version 6.12\n[    2.0] kcovinit: ssh listening\n", nil) != nil {
 		t.Error("a clean boot was taken for a crash")
 	}
 }
@@ -337,8 +337,8 @@ Call Trace:
 		{"Kernel panic - not syncing: no frames here", "unknown"},
 	}
 	for _, tt := range tests {
-		if got := GuiltyFrame(tt.report); got != tt.want {
-			t.Errorf("GuiltyFrame = %q, want %q\n%s", got, tt.want, tt.report)
+		if got := FindCrash(tt.report, nil).Guilty; got != tt.want {
+			t.Errorf("guilty frame %q, want %q\n%s", got, tt.want, tt.report)
 		}
 	}
 }

@@ -33,6 +33,7 @@ type run struct {
 	image     *images.Image
 	key       *sshlink.KeyPair
 	syms      *symbolize.Table
+	symsErr   error
 	accel     vm.Accel
 	stage     string  // the stage running, for a cancellation's message
 	selftest  *string // the kernel's SelftestID, read once (nil: not yet)
@@ -282,7 +283,7 @@ func (r *run) waitSSH(ctx context.Context, m *vm.Machine, port int, cfg sshlink.
 // another process took, or QEMU failing on its own is the lab's.
 func qemuGone(console string, port int, exit error) error {
 	raw, _ := os.ReadFile(console)
-	crash := FindCrash(string(raw))
+	crash := FindCrash(string(raw), nil)
 	var ee *vm.ExitError
 	if errors.As(exit, &ee) && crash == nil {
 		switch {
@@ -301,7 +302,7 @@ func qemuGone(console string, port int, exit error) error {
 
 func bootError(console, reason string, err error) *BootError {
 	raw, _ := os.ReadFile(console)
-	return &BootError{Reason: reason, ConsoleTail: tail(string(raw), 40), Crash: FindCrash(string(raw)), Err: err}
+	return &BootError{Reason: reason, ConsoleTail: tail(string(raw), 40), Crash: FindCrash(string(raw), nil), Err: err}
 }
 
 // ErrorKind names whose fault err is, for result.json: the kernel's

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kcovlab/kcovlab/internal/crash"
 	"github.com/kcovlab/kcovlab/internal/ktap"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/sshlink"
@@ -73,23 +74,42 @@ func (r *run) scenarioEnv(ctx context.Context) scenarioEnv {
 		env.class = kernelClass(cfg)
 	}
 	os.MkdirAll(env.outDir, 0o755)
-	if r.syms == nil {
-		syms, err := symbolize.Open(r.kernel.Vmlinux)
-		if err != nil {
-			r.log.Warn("scenario: evidence stays unsymbolized", "err", err)
-		}
-		if syms != nil && r.kernel.FuncFiles != "" {
-			if f, err := os.Open(r.kernel.FuncFiles); err == nil {
-				if err := syms.AddFuncFiles(f); err != nil {
-					r.log.Warn("scenario: PCs name no source file", "err", err)
-				}
-				f.Close()
-			}
-		}
-		r.syms = syms
-	}
+	r.loadSyms()
 	env.syms = r.syms
 	return env
+}
+
+// loadSyms reads the kernel's symbols (and its function index) once per
+// run; without them evidence and crash reports keep raw addresses.
+func (r *run) loadSyms() {
+	if r.syms != nil || r.symsErr != nil {
+		return
+	}
+	syms, err := symbolize.Open(r.kernel.Vmlinux)
+	if err != nil {
+		r.symsErr = err
+		r.log.Warn("scenario: evidence stays unsymbolized", "err", err)
+		return
+	}
+	if r.kernel.FuncFiles != "" {
+		if f, err := os.Open(r.kernel.FuncFiles); err == nil {
+			if err := syms.AddFuncFiles(f); err != nil {
+				r.log.Warn("scenario: PCs name no source file", "err", err)
+			}
+			f.Close()
+		}
+	}
+	r.syms = syms
+}
+
+// crashSymbols is what crash reports are symbolized with: the kernel's
+// symbols, loaded on first use, or nil.
+func (r *run) crashSymbols() crash.Symbols {
+	r.loadSyms()
+	if r.syms == nil {
+		return nil
+	}
+	return r.syms
 }
 
 // runScenarios runs list in one guest. If the guest dies (a kernel crash
@@ -178,24 +198,43 @@ func runScenario(ctx context.Context, g guestRunner, s scenarios.Scenario, env s
 // the console while it ran (a WARN, a BUG, UBSAN, a stall): the kernel
 // misbehaved under the scenario's load, whatever the scenario measured.
 func judgeConsole(res *results.Scenario, console string, env scenarioEnv) {
-	title, report, ok := consoleReport(console)
-	if !ok {
-		return
-	}
+	var syms crash.Symbols
 	if env.syms != nil {
-		title, report = env.syms.Text(title), env.syms.Text(report)
+		syms = env.syms
+	}
+	reps := crash.Parse(console, syms)
+	if len(reps) == 0 {
+		return
 	}
 	if res.Metrics == nil {
 		res.Metrics = map[string]float64{}
 	}
-	res.Metrics["console_reports"]++
-	msg := "the kernel reported on the console during the scenario: " + title
-	res.Evidence = append(res.Evidence, "console: "+title)
+	res.Metrics["console_reports"] += float64(len(reps))
+	first := kernelCrash(reps[0])
+	msg := "the kernel reported on the console during the scenario: " + first.Title
+	// One evidence line per distinct report, in order, with its count.
+	var lines []string
+	count := map[string]int{}
+	for _, r := range reps {
+		line := "console: " + r.Title + " (guilty frame: " + guiltyName(r.Guilty) + ")"
+		if count[line]++; count[line] == 1 {
+			lines = append(lines, line)
+		}
+	}
+	for _, line := range lines {
+		if n := count[line]; n > 1 {
+			line += fmt.Sprintf(" x%d", n)
+		}
+		res.Evidence = append(res.Evidence, line)
+	}
+	if len(reps) > 1 {
+		msg += fmt.Sprintf(" (and %d more reports)", len(reps)-1)
+	}
 	switch res.Verdict {
 	case results.Pass, results.Skip, "":
-		res.Verdict, res.Error = results.Fail, msg+"\n"+report
+		res.Verdict, res.Error = results.Fail, msg+"\n"+first.Report
 	default:
-		res.Error = strings.TrimSpace(res.Error + "\n" + msg + "\n" + report)
+		res.Error = strings.TrimSpace(res.Error + "\n" + msg + "\n" + first.Report)
 	}
 }
 

@@ -19,6 +19,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Mutant, "mutant", "", "a known-bad patch applied after the series (patches/mutants/SERIES/NN-NAME.patch; see kcovlab mutants)")
 	exclude := fs.String("exclude", "", "comma-separated patch numbers to leave out of the series, e.g. 1")
 	fragments := fs.String("fragments", "", "comma-separated config fragments in kernel-configs/, replacing the kernel's")
+	fs.BoolVar(&o.DebugInfo, "debug-info", false, "build the kernel with DWARF (kernel-configs/debug-info.config): evidence and crash reports read file:line")
 	verbose := commonFlags(fs, &o, stderr)
 	if err := fs.Parse(args); err != nil {
 		return exitUsage

@@ -1,10 +1,12 @@
 // Package symbolize maps kernel PCs, as KCOV records them, to functions
 // (from vmlinux's ELF symbol table) and, when the kernel was built with
 // DWARF, to file:line; without DWARF, to the source file named by the
-// build's function index (AddFuncFiles). It reads vmlinux with debug/elf
-// and debug/dwarf and
-// needs nothing else on the host. Tests build a tiny ELF with the Go
-// toolchain's own output (the test binary) so they run anywhere.
+// build's function index (AddFuncFiles). For crash reports it also tells
+// whether a stack word is a return address (CallBefore: the call before
+// it, decoded with x86asm). It reads vmlinux with debug/elf and
+// debug/dwarf and needs nothing else on the host. Tests build a tiny ELF
+// with the Go toolchain's own output (the test binary) so they run
+// anywhere.
 package symbolize
 
 import (
@@ -13,10 +15,13 @@ import (
 	"debug/elf"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"regexp"
 	"sort"
 	"strings"
+
+	"golang.org/x/arch/x86/x86asm"
 )
 
 type sym struct {
@@ -35,7 +40,16 @@ type Table struct {
 	lines map[uint64]lineInfo
 	// funcFiles maps function names to source files (see AddFuncFiles).
 	funcFiles map[string][]string
+	// asm are the sized untyped symbols of executable sections, for
+	// addresses no function covers.
+	asm []sym
+	// path and text locate the executable sections, for CallBefore.
+	path string
+	text []section
 }
+
+// section is an executable section's address range and file offset.
+type section struct{ addr, size, off uint64 }
 
 type lineInfo struct {
 	file string
@@ -53,11 +67,23 @@ func Open(path string) (*Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("symbolize %s: %w", path, err)
 	}
-	t := &Table{}
+	t := &Table{path: path}
+	for _, s := range f.Sections {
+		if s.Type == elf.SHT_PROGBITS && s.Flags&elf.SHF_EXECINSTR != 0 {
+			t.text = append(t.text, section{addr: s.Addr, size: s.Size, off: s.Offset})
+		}
+	}
 	file := ""
 	for _, s := range all {
 		if elf.ST_TYPE(s.Info) == elf.STT_FILE {
 			file = s.Name
+		}
+		if elf.ST_TYPE(s.Info) == elf.STT_NOTYPE && s.Size > 0 && s.Value != 0 && int(s.Section) < len(f.Sections) &&
+			f.Sections[s.Section].Flags&elf.SHF_EXECINSTR != 0 {
+			// Assembly entry code (entry_SYSCALL_64, ret_from_fork_asm,
+			// asm_exc_page_fault) has sized symbols of no type.
+			t.asm = append(t.asm, sym{addr: s.Value, size: s.Size, name: s.Name})
+			continue
 		}
 		if elf.ST_TYPE(s.Info) != elf.STT_FUNC || s.Value == 0 {
 			continue
@@ -69,6 +95,7 @@ func Open(path string) (*Table, error) {
 		t.syms = append(t.syms, e)
 	}
 	sort.Slice(t.syms, func(i, j int) bool { return t.syms[i].addr < t.syms[j].addr })
+	sort.Slice(t.asm, func(i, j int) bool { return t.asm[i].addr < t.asm[j].addr })
 	if d, err := f.DWARF(); err == nil {
 		t.dwarf = d
 	}
@@ -106,11 +133,19 @@ func (t *Table) Func(pc uint64) (string, uint64, bool) {
 }
 
 func (t *Table) lookup(pc uint64) (sym, bool) {
-	i := sort.Search(len(t.syms), func(i int) bool { return t.syms[i].addr > pc }) - 1
+	if s, ok := lookupIn(t.syms, pc); ok {
+		return s, true
+	}
+	s, ok := lookupIn(t.asm, pc)
+	return s, ok && pc < s.addr+s.size
+}
+
+func lookupIn(syms []sym, pc uint64) (sym, bool) {
+	i := sort.Search(len(syms), func(i int) bool { return syms[i].addr > pc }) - 1
 	if i < 0 {
 		return sym{}, false
 	}
-	s := t.syms[i]
+	s := syms[i]
 	if s.size != 0 && pc >= s.addr+s.size {
 		return sym{}, false
 	}
@@ -191,6 +226,63 @@ func (t *Table) lookupLine(pc uint64) lineInfo {
 		return lineInfo{}
 	}
 	return lineInfo{file: entry.File.Name, line: entry.Line}
+}
+
+// Source is pc's source for a report: "file:line" with DWARF, the file
+// without, "" when unknown.
+func (t *Table) Source(pc uint64) string {
+	if file, line, ok := t.Line(pc); ok {
+		return fmt.Sprintf("%s:%d", file, line)
+	}
+	file, _ := t.File(pc)
+	return file
+}
+
+// CallBefore reads the instruction that ends just before ret, an x86-64
+// return address: isCall is true for a call (a direct one, E8 rel32,
+// with its target; an indirect one, FF /2, with target 0). ok is false
+// when the code cannot be read (a table made by New, an address outside
+// the executable sections).
+func (t *Table) CallBefore(ret uint64) (target uint64, isCall, ok bool) {
+	var b [7]byte
+	if !t.readText(ret-uint64(len(b)), b[:]) {
+		return 0, false, false
+	}
+	target, isCall = callBefore(b, ret)
+	return target, isCall, true
+}
+
+// callBefore decodes the call instruction, if any, that ends at the end
+// of b, the bytes just before the return address ret: a direct call
+// (E8 rel32, 5 bytes) first, then indirect ones of 2 to 7 bytes.
+func callBefore(b [7]byte, ret uint64) (target uint64, isCall bool) {
+	for _, n := range []int{5, 2, 3, 4, 6, 7} {
+		inst, err := x86asm.Decode(b[len(b)-n:], 64)
+		if err != nil || inst.Len != n || inst.Op != x86asm.CALL {
+			continue
+		}
+		if rel, ok := inst.Args[0].(x86asm.Rel); ok {
+			return uint64(int64(ret) + int64(rel)), true
+		}
+		return 0, true
+	}
+	return 0, false
+}
+
+func (t *Table) readText(addr uint64, b []byte) bool {
+	for _, s := range t.text {
+		if addr < s.addr || addr+uint64(len(b)) > s.addr+s.size {
+			continue
+		}
+		f, err := os.Open(t.path)
+		if err != nil {
+			return false
+		}
+		defer f.Close()
+		_, err = f.ReadAt(b, int64(s.off+addr-s.addr))
+		return err == nil
+	}
+	return false
 }
 
 // Describe renders pc as "func+0xoff (file:line)", "func+0xoff (file)"

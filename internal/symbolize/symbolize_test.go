@@ -54,6 +54,9 @@ func TestFixtureBinary(t *testing.T) {
 	if !ok || !strings.HasSuffix(file, "prog/main.go") || line != 8 {
 		t.Errorf("Line = %s:%d %v, want prog/main.go:8", file, line, ok)
 	}
+	if src := tab.Source(marker); !strings.HasSuffix(src, "prog/main.go:8") {
+		t.Errorf("Source = %q, want prog/main.go:8", src)
+	}
 	if d := tab.Describe(marker); !strings.HasPrefix(d, "main.marker+0x0 (") {
 		t.Errorf("Describe = %q", d)
 	}
@@ -101,5 +104,52 @@ func TestFileFromFunctionIndex(t *testing.T) {
 	}
 	if err := (&Table{}).AddFuncFiles(strings.NewReader("no tab here\n")); err == nil {
 		t.Error("a malformed index was accepted")
+	}
+}
+
+// The call before a return address, from x86-64 code bytes the v2 kernel
+// has (kcov_init's call to panic, do_one_initcall's call *%rbx,
+// ret_from_fork's call *%r14, a call through a RIP-relative pointer) and
+// bytes that end in no call.
+func TestCallBefore(t *testing.T) {
+	cases := []struct {
+		name   string
+		b      [7]byte
+		ret    uint64
+		target uint64
+		isCall bool
+	}{
+		{"direct", [7]byte{0xa8, 0x81, 0xe8, 0x52, 0x0d, 0x34, 0xff}, 0xffffffff81d4359e, 0xffffffff810842f0, true},
+		{"call *%rbx", [7]byte{0xe7, 0xff, 0xff, 0x7f, 0x00, 0xff, 0xd3}, 0xffffffff81d1016e, 0, true},
+		{"call *%r14", [7]byte{0x4c, 0x89, 0xe7, 0x90, 0x41, 0xff, 0xd6}, 0xffffffff81048a89, 0, true},
+		{"call *disp32(%rip)", [7]byte{0x90, 0xff, 0x15, 0x10, 0x20, 0x30, 0x00}, 0x1000, 0, true},
+		{"call *0x8(%rax)", [7]byte{0x90, 0x90, 0x90, 0x90, 0xff, 0x50, 0x08}, 0x1000, 0, true},
+		{"jmp, not a call", [7]byte{0x48, 0x89, 0xc6, 0x0f, 0x0b, 0xeb, 0x0c}, 0xffffffff810844c1, 0, false},
+		{"bytes that decode as a call either way are taken for one", [7]byte{0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xd3}, 0x1000, 0, true},
+		{"ff /4 (jmp *%rax) is not a call", [7]byte{0x90, 0x90, 0x90, 0x90, 0x90, 0xff, 0xe0}, 0x1000, 0, false},
+	}
+	for _, c := range cases {
+		target, isCall := callBefore(c.b, c.ret)
+		if target != c.target || isCall != c.isCall {
+			t.Errorf("%s: callBefore = %#x %v, want %#x %v", c.name, target, isCall, c.target, c.isCall)
+		}
+	}
+	if _, _, ok := New(nil).CallBefore(0x1000); ok {
+		t.Error("a table with no code read code")
+	}
+}
+
+// Assembly entry code has sized symbols of no type: an address in one is
+// named after it, but only where no function covers the address and
+// within its size.
+func TestAsmSymbols(t *testing.T) {
+	tab := &Table{
+		syms: []sym{{addr: 0x1000, size: 0x100, name: "do_syscall_64"}},
+		asm:  []sym{{addr: 0x1080, size: 0x10, name: "inner_label"}, {addr: 0x2000, size: 0xaa, name: "entry_SYSCALL_64"}},
+	}
+	for pc, want := range map[uint64]string{0x206c: "entry_SYSCALL_64+0x6c", 0x1084: "do_syscall_64+0x84", 0x20b0: "0x20b0"} {
+		if got := tab.Describe(pc); got != want {
+			t.Errorf("Describe(%#x) = %q, want %q", pc, got, want)
+		}
 	}
 }
