@@ -12,7 +12,7 @@ func sample() *Result {
 	r := &Result{
 		Schema: SchemaVersion, RunID: "20261126-000000-abcdef", LabVersion: "dev",
 		Started: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC),
-		Kernel:  Kernel{Key: "k1", Source: "/usr/src/linux.tar.xz", SourceID: "tarball:1234", ConfigHash: "c0ffee", Fragments: []string{"guest.config", "kcov.config"}, Compiler: "clang version 22.1.8"},
+		Kernel:  Kernel{Name: "vanilla", Key: "k1", Source: "/usr/src/linux.tar.xz", SourceID: "tarball:1234", ConfigHash: "c0ffee", Fragments: []string{"guest.config", "kcov.config"}, Compiler: "clang version 22.1.8"},
 		Accel:   "tcg", AccelReason: "/dev/kvm: no such file",
 		QEMUArgv: []string{"qemu-system-x86_64", "-nodefaults"},
 	}
@@ -40,7 +40,7 @@ func TestRoundTrip(t *testing.T) {
 func TestReadRejectsOtherSchema(t *testing.T) {
 	dir := t.TempDir()
 	r := sample()
-	r.Schema = SchemaVersion + 1
+	r.Schema = "3.0"
 	if err := r.Write(dir); err != nil {
 		t.Fatal(err)
 	}
