@@ -255,8 +255,22 @@ func SchemaMajorOf(v json.RawMessage) (int, error) {
 // Header writes the first lines of a run's summary: the kernel, the
 // accelerator and the stage timings. The per-scenario lines come from
 // internal/report, which also colours them on a terminal.
+// A run that stopped before its kernel was built or booted says so.
 func (r *Result) Header(w io.Writer) {
-	fmt.Fprintf(w, "run %s: kernel %s %s (%s, %s), accel %s\n", r.RunID, r.Kernel.Name, r.Kernel.Key, r.Kernel.SourceID, r.Kernel.Compiler, r.Accel)
+	k := r.Kernel.Name
+	if k == "" {
+		k = "(unnamed)"
+	}
+	if r.Kernel.Key != "" {
+		k += fmt.Sprintf(" %s (%s, %s)", r.Kernel.Key, r.Kernel.SourceID, r.Kernel.Compiler)
+	} else {
+		k += " (not built)"
+	}
+	accel := "accel " + r.Accel
+	if r.Accel == "" {
+		accel = "not booted"
+	}
+	fmt.Fprintf(w, "run %s: kernel %s, %s\n", r.RunID, k, accel)
 	var st []string
 	for _, s := range r.Stages {
 		st = append(st, fmt.Sprintf("%s %.1fs", s.Name, s.Seconds))

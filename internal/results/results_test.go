@@ -99,3 +99,18 @@ func TestAllSkippedIsNotPassed(t *testing.T) {
 		t.Errorf("one pass, one skip: passed %v, verdict %q", one.Passed(), one.Verdict())
 	}
 }
+
+// A run that stopped before its kernel was built (a series that does not
+// apply) names the kernel and says it was not built, instead of printing
+// empty fields ("kernel   (, ), accel").
+func TestHeaderNotBuilt(t *testing.T) {
+	r := &Result{RunID: "20261126-000000-abcdef", Kernel: Kernel{Name: "series:broken", Series: "testdata/broken"},
+		Error: "apply [PATCH 2/2] kcov: x: kernel/kcov.c: hunk 2 does not apply", ErrorKind: "series"}
+	r.AddStage("kernel", 0)
+	var b bytes.Buffer
+	r.Header(&b)
+	got := strings.SplitN(b.String(), "\n", 2)[0]
+	if want := "run 20261126-000000-abcdef: kernel series:broken (not built), not booted"; got != want {
+		t.Errorf("header %q, want %q", got, want)
+	}
+}
