@@ -44,7 +44,7 @@ type (
 		Time       string          `xml:"time,attr"`
 		Properties []junitProperty `xml:"properties>property,omitempty"`
 		Skipped    *junitMessage   `xml:"skipped"`
-		Error     *junitMessage `xml:"error"`
+		Error      *junitMessage   `xml:"error"`
 		Failure    *junitMessage   `xml:"failure"`
 		SystemOut  string          `xml:"system-out,omitempty"`
 	}

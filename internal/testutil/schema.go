@@ -1,9 +1,9 @@
 package testutil
 
 import (
+	"fmt"
 	"os"
 	"reflect"
-	"fmt"
 	"regexp"
 	"strings"
 	"testing"
