@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -133,6 +132,3 @@ func scenarioFlag(fs *flag.FlagSet, usage string, def ...string) *nameList {
 	fs.Var(l, "scenario", usage)
 	return l
 }
-
-// errUsage marks a command-line mistake found before anything ran.
-var errUsage = errors.New("usage")
