@@ -31,7 +31,7 @@ func cmdAsk(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("ask", askUsage, stderr)
 	var ao ask.Options
 	fs.IntVar(&ao.Runs, "runs", 0, "runs per kernel where the recipe repeats runs (default: the recipe's)")
-	kernels := kernelFlag(fs, "`NAME[,NAME...]` kernels replacing the recipe's, in its order, comma-separated or repeated")
+	kernels := kernelFlag(fs, "kernels replacing the recipe's, in its order: `NAMES`, comma-separated or repeated")
 	verbose := commonFlags(fs, &ao.Options, stderr)
 	pos, err := parseArgs(fs, args)
 	if err != nil {

@@ -24,7 +24,7 @@ const exitUndecided = 1
 // a function that finishes the options once the flags are parsed.
 func bisectFlags(fs *flag.FlagSet, bo *bisect.Options, stderr io.Writer) (verbose *bool, finish func() error) {
 	verbose = commonFlags(fs, &bo.Options, stderr)
-	scen := scenarioFlag(fs, "`NAME` the scenario that judges each commit (kcovlab scenarios lists them)")
+	scen := scenarioFlag(fs, "the scenario that judges each commit: one `NAME` (kcovlab scenarios lists them)")
 	fs.StringVar(&bo.Check, "check", "", "judge on a metric of the scenario instead of its verdict: METRIC OP NUMBER, e.g. 'errno==0'")
 	fs.IntVar(&bo.Runs, "runs", 1, "runs per commit; a commit takes its runs' majority (a tie is a skip)")
 	retries := fs.Int("retries", 2, "reruns of a run the lab itself broke (QEMU, lost SSH) before the bisect stops")

@@ -23,7 +23,7 @@ func cmdBisectTree(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("bisect-tree", bisectTreeUsage, stderr)
 	var bt bisect.TreeOptions
 	fs.StringVar(&bt.Series, "series", "", "series to commit: v2, v4 (shipped in patches/), an mbox, a dir of .patch files or REPO:RANGE")
-	kernel := kernelFlag(fs, "`NAME` a named kernel whose series to commit (instead of --series)")
+	kernel := kernelFlag(fs, "the named kernel whose series to commit: one `NAME` (instead of --series)")
 	fs.IntVar(&bt.FixtureAfter, "fixture-after", 0, "after this patch, add a commit that does not build and its revert (0: none)")
 	exclude := fs.String("exclude", "", "comma-separated patch numbers to leave out of the series")
 	verbose := commonFlags(fs, &bt.Options, stderr)

@@ -36,8 +36,8 @@ flags:
 func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("compare", compareUsage, stderr)
 	var co compare.Options
-	scen := scenarioFlag(fs, "`NAME[,NAME...]|all` scenarios every run runs, comma-separated or repeated, or all (see: kcovlab scenarios)", "smoke")
-	kernel := kernelFlag(fs, "`A,B` the two kernels: named kernels (kcovlab kernels) or series (an mbox, a directory of .patch files, REPO:RANGE)")
+	scen := scenarioFlag(fs, "scenarios every run runs: `NAMES`, comma-separated or repeated, or all (see kcovlab scenarios)", "smoke")
+	kernel := kernelFlag(fs, "the two kernels, `A,B`: named kernels (kcovlab kernels) or series (an mbox, a directory of .patch files, REPO:RANGE)")
 	fs.IntVar(&co.Runs, "runs", 5, "runs per kernel, each a fresh boot (4 or more for a p-value below 0.05)")
 	verbose := commonFlags(fs, &co.Options, stderr)
 	pos, err := parseArgs(fs, args)

@@ -37,7 +37,7 @@ func cmdMutants(args []string, stdout, stderr io.Writer) int {
 	var mo mutants.Options
 	fs.StringVar(&mo.Series, "series", "v2", "the series the mutants sit on (patches/mutants/SERIES)")
 	only := fs.String("only", "", "comma-separated mutants to run (default: all; --list names them)")
-	scen := scenarioFlag(fs, "`NAME[,NAME...]|all` scenarios run on every kernel, comma-separated or repeated, or all", mutants.DefaultScenarios...)
+	scen := scenarioFlag(fs, "scenarios run on every kernel: `NAMES`, comma-separated or repeated, or all", mutants.DefaultScenarios...)
 	list := fs.Bool("list", false, "list the mutants and exit")
 	fs.BoolVar(&mo.JudgesOnly, "judges-only", false, "run on each mutant only the scenarios that judge it (faster; the clean kernel runs them all)")
 	verbose := commonFlags(fs, &mo.Lab, stderr)

@@ -27,8 +27,8 @@ flags:
 func cmdNightly(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("nightly", nightlyUsage, stderr)
 	var no nightly.Options
-	kernels := kernelFlag(fs, "`NAME[,NAME...]|all` kernels, comma-separated or repeated (see kcovlab kernels)", all)
-	scen := scenarioFlag(fs, "`NAME[,NAME...]|all` scenarios, comma-separated or repeated (see kcovlab scenarios)", all)
+	kernels := kernelFlag(fs, "kernels: `NAMES`, comma-separated or repeated, or all (see kcovlab kernels)", all)
+	scen := scenarioFlag(fs, "scenarios: `NAMES`, comma-separated or repeated, or all (see kcovlab scenarios)", all)
 	fs.Float64Var(&no.Tolerance, "tolerance", 0.10, "relative change of a metric that counts as moved")
 	verbose := commonFlags(fs, &no.Options, stderr)
 	if err := fs.Parse(args); err != nil {

@@ -31,8 +31,8 @@ flags:
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("run", runUsage, stderr)
 	var o lab.Options
-	scen := scenarioFlag(fs, "`NAME[,NAME...]|all` scenarios to run, comma-separated or repeated (see kcovlab scenarios)", "smoke")
-	kernel := kernelFlag(fs, "`NAME` the named kernel to build and boot (see kcovlab kernels; default vanilla)")
+	scen := scenarioFlag(fs, "scenarios to run: `NAMES`, comma-separated or repeated, or all (see kcovlab scenarios)", "smoke")
+	kernel := kernelFlag(fs, "the kernel to build and boot: one `NAME` (see kcovlab kernels; default vanilla)")
 	fs.StringVar(&o.Series, "series", "", "series to apply: v2, v4 (shipped in patches/), an mbox, a dir of .patch files or REPO:RANGE")
 	fs.StringVar(&o.Mutant, "mutant", "", "a known-bad patch applied after the series (patches/mutants/SERIES/NN-NAME.patch; see kcovlab mutants)")
 	exclude := fs.String("exclude", "", "comma-separated patch numbers to leave out of the series, e.g. 1")
