@@ -87,6 +87,10 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"run", "--scenario", "smoke,nope"}, `unknown scenario "nope" (known: `},
 		{[]string{"run", "--scenario", "smoke,"}, "empty name"},
 		{[]string{"run", "--exclude", "0"}, "--exclude"},
+		{[]string{"run", "--fragments", "guest.config,nope.config"}, `--fragments: no fragment "nope.config"`},
+		{[]string{"run", "--series", "/nonexistent.mbox"}, "--series /nonexistent.mbox: not a shipped series"},
+		{[]string{"run", "--series", "v9"}, "--series v9: not a shipped series"},
+		{[]string{"run", "--kernel", "v2", "--mutant", "/nonexistent.patch"}, "--mutant /nonexistent.patch: not a patch file"},
 		{[]string{"nightly", "--cpus", "0"}, "--cpus 0"},
 		{[]string{"nightly", "--kernel", "vanilla,v9"}, `unknown kernel "v9"`},
 		{[]string{"nightly", "--kernels", "v9"}, `unknown kernel "v9"`}, // the old spelling, checked the same

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -131,4 +132,38 @@ func scenarioFlag(fs *flag.FlagSet, usage string, def ...string) *nameList {
 	l := newNameList(def...)
 	fs.Var(l, "scenario", usage)
 	return l
+}
+
+// checkInputs checks the files a run's flags name before anything runs:
+// --fragments in the fragment directory, --series (a shipped name, an
+// existing mbox or directory, or REPO:RANGE) and --mutant.
+func checkInputs(o *lab.Options) error {
+	dir := o.ModuleDir
+	if dir == "" {
+		d, err := lab.FindModuleDir()
+		if err != nil {
+			return err
+		}
+		dir = d
+	}
+	cfgDir := o.ConfigDir
+	if cfgDir == "" {
+		cfgDir = filepath.Join(dir, "kernel-configs")
+	}
+	for _, f := range o.Fragments {
+		if _, err := os.Stat(filepath.Join(cfgDir, f)); err != nil {
+			return fmt.Errorf("--fragments: no fragment %q in %s", f, cfgDir)
+		}
+	}
+	if s := o.Series; s != "" && !looksLikeSeries(s) {
+		if fi, err := os.Stat(filepath.Join(dir, "patches", s)); err != nil || !fi.IsDir() || strings.ContainsAny(s, "/") {
+			return fmt.Errorf("--series %s: not a shipped series (patches/v2, patches/v4), an existing mbox or directory of .patch files, nor REPO:RANGE", s)
+		}
+	}
+	if m := o.Mutant; m != "" {
+		if fi, err := os.Stat(m); err != nil || fi.IsDir() {
+			return fmt.Errorf("--mutant %s: not a patch file (the mutants are patches/mutants/SERIES/NN-NAME.patch)", m)
+		}
+	}
+	return nil
 }

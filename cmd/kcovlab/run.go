@@ -62,6 +62,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if *fragments != "" {
 		o.Fragments = strings.Split(*fragments, ",")
 	}
+	if err := checkInputs(&o); err != nil {
+		fmt.Fprintf(stderr, "kcovlab run: %v\n", err)
+		return exitUsage
+	}
 	if !checkCommon("run", &o, stderr) {
 		return exitUsage
 	}
