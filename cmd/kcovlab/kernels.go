@@ -51,16 +51,23 @@ func cmdKernels(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx := context.Background()
 	fmt.Fprintf(stdout, "named kernels, [built] from %s:\n", source)
+	var whyUnknown error
 	for _, name := range lab.KernelNames() {
 		k := lab.Kernels[name]
 		state := "not built"
 		bo := o
 		bo.Kernel = name
-		if ok, _ := lab.Built(ctx, bo); ok {
+		switch ok, err := lab.Built(ctx, bo); {
+		case err != nil:
+			state, whyUnknown = "unknown", err
+		case ok:
 			state = "built"
 		}
 		fmt.Fprintf(stdout, "%-16s %s [%s]\n", name, k.Description, state)
 		fmt.Fprintf(stdout, "%-16s   %s\n", "", k)
+	}
+	if whyUnknown != nil {
+		fmt.Fprintf(stderr, "kcovlab kernels: [unknown]: %v\n", whyUnknown)
 	}
 	fmt.Fprintf(stdout, "\n[built]: in the cache from today's inputs (source, series, fragments, compiler)\nevery kernel in %s:\n", o.CacheDir)
 	built, err := lab.BuiltKernels(o.CacheDir)
