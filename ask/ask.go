@@ -173,7 +173,7 @@ func (a *asker) command() string {
 		argv = append(argv, fmt.Sprintf("--runs=%d", a.runs))
 	}
 	if strings.Join(a.kernels, ",") != strings.Join(a.recipe.Kernels, ",") {
-		argv = append(argv, "--kernels="+strings.Join(a.kernels, ","))
+		argv = append(argv, "--kernel="+strings.Join(a.kernels, ","))
 	}
 	return proc.Quote(argv)
 }

@@ -81,7 +81,7 @@ func TestAskTSCNoise(t *testing.T) {
 	if got := f.Kernels(); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("runs %v, want %v", got, want)
 	}
-	checkAnswer(t, ans, "$ kcovlab compare v2 v2-no01 --scenario irqnoise --runs 5", "booted under TCG")
+	checkAnswer(t, ans, "$ kcovlab compare --kernel v2,v2-no01 --scenario irqnoise --runs 5", "booted under TCG")
 	text := strings.Join(ans.Findings, "\n")
 	for _, w := range []string{
 		"v2 1 (median; 1..2 over 5 runs), v2-no01 9 (median; 7..11 over 5 runs); p = 0.0079",

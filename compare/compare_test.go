@@ -144,7 +144,7 @@ func checkCompareFiles(t *testing.T, cr *Result, out *bytes.Buffer) {
 		t.Error(err)
 	}
 	for _, want := range []string{"A  vanilla  key key-vanilla", "runs: 4 pass, 0 fail, 0 error, 0 skip, 1 unfinished",
-		"run #4 (round 2) infra: lab report: disk full", "run #5 (round 3) fail: smoke: invariant broken", "rerun: kcovlab compare vanilla v2 --scenario smoke --runs 5\n",
+		"run #4 (round 2) infra: lab report: disk full", "run #5 (round 3) fail: smoke: invariant broken", "rerun: kcovlab compare --kernel vanilla,v2 --scenario smoke --runs 5\n",
 		"results: " + cr.Dir} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())

@@ -55,6 +55,7 @@ func TestBisectSeries(t *testing.T) {
 		Check:    bisectCheck,
 	}
 	bo.KernelSrc, bo.ResultsDir, bo.Fragments = tree.Dir, resultsDir, bisectFragments
+	testutil.CheckResultsUnder(t, resultsDir)
 	rep, err := bisect.Bisect(ctx, bo)
 	if rep != nil {
 		for i, st := range rep.Steps {

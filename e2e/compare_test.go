@@ -49,7 +49,7 @@ func TestCompareVanillaWithItself(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if !strings.Contains(out.String(), "rerun: kcovlab compare vanilla vanilla --scenario smoke --runs 4") {
+	if !strings.Contains(out.String(), "rerun: kcovlab compare --kernel vanilla,vanilla --scenario smoke --runs 4") {
 		t.Errorf("no rerun line:\n%s", out.String())
 	}
 }

@@ -28,10 +28,9 @@ func needLab(t *testing.T) {
 
 func labOptions(t *testing.T) lab.Options {
 	t.Helper()
-	return lab.Options{
-		ResultsDir: filepath.Join(t.TempDir(), "results"),
-		Log:        testLogger(t),
-	}
+	dir := filepath.Join(t.TempDir(), "results")
+	testutil.CheckResultsUnder(t, dir)
+	return lab.Options{ResultsDir: dir, Log: testLogger(t)}
 }
 
 // TestSmokeRun is the walking skeleton end to end: build (or find) the KCOV

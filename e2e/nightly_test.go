@@ -30,7 +30,7 @@ func seedPrevious(t *testing.T, root string) string {
 		{Kernel: results.Kernel{Name: "v9"}, Scenarios: []results.Scenario{{Name: "smoke", Verdict: results.Pass}}},
 	}
 	for i, r := range runs {
-		r.Schema, r.RunID = results.SchemaVersion, "20000101-000000-00000"+string(rune('0'+i))
+		r.Schema, r.RunID, r.LabVersion = results.SchemaVersion, "20000101-000000-00000"+string(rune('0'+i)), "seed"
 		d := filepath.Join(dir, r.RunID)
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -52,6 +52,7 @@ func TestNightlyTwoKernels(t *testing.T) {
 	prev := seedPrevious(t, root)
 	opts := labOptions(t)
 	opts.ResultsDir = root
+	testutil.CheckResultsUnder(t, root)
 	opts.Scenarios = []string{"smoke", "unique"}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
 	defer cancel()

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -21,9 +22,12 @@ func TestBrokenSeriesNamesPatchFileHunk(t *testing.T) {
 	opts := labOptions(t)
 	opts.Series = "../internal/series/testdata/broken"
 	opts.Scenarios = []string{"smoke"}
+	var out bytes.Buffer
+	opts.Out = &out
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	res, err := lab.Run(ctx, opts)
+	t.Logf("summary:\n%s", out.String())
 	var ae *series.ApplyError
 	if !errors.As(err, &ae) {
 		t.Fatalf("got %v, want an ApplyError", err)
@@ -38,6 +42,18 @@ func TestBrokenSeriesNamesPatchFileHunk(t *testing.T) {
 	}
 	if res.ErrorKind != "series" {
 		t.Errorf("error kind %q, want series", res.ErrorKind)
+	}
+	// The summary names the kernel and the patch that failed.
+	if res.Kernel.Name != "series:broken" {
+		t.Errorf("result.json kernel name %q, want series:broken", res.Kernel.Name)
+	}
+	for _, want := range []string{"kernel series:broken (not built), not booted", "series:broken  run  ERROR  series: apply [PATCH 2/2] kcov: document the layout"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q", want)
+		}
+	}
+	if strings.Contains(out.String(), "(, )") {
+		t.Error("summary prints an empty kernel identity")
 	}
 }
 

@@ -136,10 +136,14 @@ func Run(ctx context.Context, opts Options) (*results.Result, error) {
 	return r.do(ctx)
 }
 
-// SelectScenarios resolves scenario names (see scenarios.Select), in order.
+// SelectScenarios resolves scenario names (see scenarios.Select), in order;
+// "all" is every scenario.
 func SelectScenarios(names []string) ([]scenarios.Scenario, error) {
 	var out []scenarios.Scenario
 	for _, n := range names {
+		if n == "all" {
+			n = strings.Join(scenarios.Names(), ",")
+		}
 		s, err := scenarios.Select(n)
 		if err != nil {
 			return nil, err

@@ -45,6 +45,9 @@ func (r *run) do(ctx context.Context) (*results.Result, error) {
 		Schema: results.SchemaVersion, RunID: results.NewRunID(start),
 		LabVersion: Version, Started: start.UTC(),
 	}
+	// The kernel is named before it is built: a run that stops early
+	// (a series that does not apply) still says which kernel it was.
+	r.res.Kernel = results.Kernel{Name: r.def.Name, Series: r.def.Series, Excluded: r.def.Exclude, Mutant: r.def.Mutant, Fragments: r.def.Fragments}
 	r.dir = filepath.Join(r.opts.ResultsDir, r.res.RunID)
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return nil, &InfraError{Stage: "results", Err: err}

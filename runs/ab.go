@@ -257,7 +257,7 @@ func (cr *ABResult) verdict() error {
 // the scenarios, the number of runs and every flag that changes what is
 // measured and differs from its default.
 func compareArgv(co ABOptions) []string {
-	argv := []string{"kcovlab", "compare", co.KernelA, co.KernelB,
+	argv := []string{"kcovlab", "compare", "--kernel", co.KernelA + "," + co.KernelB,
 		"--scenario", strings.Join(co.Scenarios, ","), "--runs", strconv.Itoa(co.Runs)}
 	add := func(on bool, flag, value string) {
 		if on {

@@ -70,14 +70,14 @@ func TestCompareArgv(t *testing.T) {
 		mod  func(*ABOptions)
 		want string
 	}{
-		{"defaults", func(*ABOptions) {}, "kcovlab compare vanilla v4 --scenario smoke,irqnoise --runs 5"},
+		{"defaults", func(*ABOptions) {}, "kcovlab compare --kernel vanilla,v4 --scenario smoke,irqnoise --runs 5"},
 		{"measurement flags", func(co *ABOptions) {
 			co.Accel, co.CPUs, co.MemoryMB, co.BootTimeout = "tcg", 1, 2048, 90*time.Second
-		}, "kcovlab compare vanilla v4 --scenario smoke,irqnoise --runs 5 --accel tcg --cpus 1 --memory 2048 --boot-timeout 1m30s"},
+		}, "kcovlab compare --kernel vanilla,v4 --scenario smoke,irqnoise --runs 5 --accel tcg --cpus 1 --memory 2048 --boot-timeout 1m30s"},
 		{"local tree", func(co *ABOptions) { co.KernelSrc, co.Runs = "/src/linux", 10 },
-			"kcovlab compare vanilla v4 --scenario smoke,irqnoise --runs 10 --kernel-src /src/linux"},
+			"kcovlab compare --kernel vanilla,v4 --scenario smoke,irqnoise --runs 10 --kernel-src /src/linux"},
 		{"other tarball", func(co *ABOptions) { co.Tarball = "/tmp/l.tar.xz" },
-			"kcovlab compare vanilla v4 --scenario smoke,irqnoise --runs 5 --tarball /tmp/l.tar.xz"},
+			"kcovlab compare --kernel vanilla,v4 --scenario smoke,irqnoise --runs 5 --tarball /tmp/l.tar.xz"},
 	}
 	for _, tt := range tests {
 		co := base

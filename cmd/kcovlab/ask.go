@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -17,6 +16,11 @@ and prints a paste-ready answer that starts with the kernels' identity and
 ends with the commands that reproduce it. answer.txt and answer.json go to
 RESULTS/ask-RECIPE-ID. Without RECIPE, lists the recipes.
 
+examples:
+  kcovlab ask                                   # list the recipes
+  kcovlab ask overflow
+  kcovlab ask v2-vs-v4 --kernel v2,v4 --runs 3
+
 exit codes: 0 answered, 2 usage error, 3 the lab could not finish (a kernel
 did not build or boot, a run did not finish)
 
@@ -24,15 +28,11 @@ flags:
 `
 
 func cmdAsk(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("ask", flag.ContinueOnError)
+	fs := newFlagSet("ask", askUsage, stderr)
 	var ao ask.Options
 	fs.IntVar(&ao.Runs, "runs", 0, "runs per kernel where the recipe repeats runs (default: the recipe's)")
-	kernels := fs.String("kernels", "", "comma-separated kernels replacing the recipe's, in its order")
+	kernels := kernelFlag(fs, "kernels replacing the recipe's, in its order: `NAMES`, comma-separated or repeated")
 	verbose := commonFlags(fs, &ao.Options, stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, askUsage)
-		fs.PrintDefaults()
-	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitUsage
@@ -50,8 +50,16 @@ func cmdAsk(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	ao.Recipe = pos[0]
-	if *kernels != "" {
-		ao.Kernels = strings.Split(*kernels, ",")
+	if _, err := ask.LookupRecipe(ao.Recipe); err != nil {
+		fmt.Fprintf(stderr, "kcovlab ask: %v\n", err)
+		return exitUsage
+	}
+	if ao.Kernels, err = kernelsOf(kernels, false); err != nil {
+		fmt.Fprintf(stderr, "kcovlab ask: %v\n", err)
+		return exitUsage
+	}
+	if !checkCommon("ask", &ao.Options, stderr) {
+		return exitUsage
 	}
 	ao.Log, ao.Out = newLogger(stderr, *verbose), stdout
 	ctx, in := withInterrupts(stderr)

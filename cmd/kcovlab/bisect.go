@@ -24,7 +24,7 @@ const exitUndecided = 1
 // a function that finishes the options once the flags are parsed.
 func bisectFlags(fs *flag.FlagSet, bo *bisect.Options, stderr io.Writer) (verbose *bool, finish func() error) {
 	verbose = commonFlags(fs, &bo.Options, stderr)
-	fs.StringVar(&bo.Scenario, "scenario", "", "the scenario that judges each commit (kcovlab scenarios lists them)")
+	scen := scenarioFlag(fs, "the scenario that judges each commit: one `NAME` (kcovlab scenarios lists them)")
 	fs.StringVar(&bo.Check, "check", "", "judge on a metric of the scenario instead of its verdict: METRIC OP NUMBER, e.g. 'errno==0'")
 	fs.IntVar(&bo.Runs, "runs", 1, "runs per commit; a commit takes its runs' majority (a tie is a skip)")
 	retries := fs.Int("retries", 2, "reruns of a run the lab itself broke (QEMU, lost SSH) before the bisect stops")
@@ -33,6 +33,21 @@ func bisectFlags(fs *flag.FlagSet, bo *bisect.Options, stderr io.Writer) (verbos
 	onBoot := fs.String("on-boot-error", "skip", "verdict on a kernel that does not boot: skip, bad, good or abort")
 	onCrash := fs.String("on-crash", "bad", "verdict on a kernel that crashes in the scenario: skip, bad, good or abort")
 	return verbose, func() error {
+		names, err := scenariosOf(scen)
+		if err != nil {
+			return err
+		}
+		if bo.Scenario, err = one("scenario", names, "a bisect is judged by one scenario"); err != nil {
+			return err
+		}
+		switch {
+		case bo.Runs < 1:
+			return fmt.Errorf("--runs %d: want 1 or more runs per commit", bo.Runs)
+		case *retries < 0:
+			return fmt.Errorf("--retries %d: want 0 or more", *retries)
+		case !checkCommon(fs.Name(), &bo.Options, io.Discard):
+			return commonError(&bo.Options)
+		}
 		if *fragments != "" {
 			bo.Fragments = strings.Split(*fragments, ",")
 		}
@@ -40,7 +55,6 @@ func bisectFlags(fs *flag.FlagSet, bo *bisect.Options, stderr io.Writer) (verbos
 		if *retries == 0 {
 			bo.Retries = -1
 		}
-		var err error
 		if bo.OnBuildError, err = bisect.ParsePolicy("--on-build-error", *onBuild); err != nil {
 			return err
 		}
@@ -52,8 +66,25 @@ func bisectFlags(fs *flag.FlagSet, bo *bisect.Options, stderr io.Writer) (verbos
 	}
 }
 
+const bisectUsage = `usage: kcovlab bisect --kernel-src TREE --good REV --bad REV --scenario NAME [--check 'METRIC OP N'] [flags]
+
+Finds the commit of TREE that changed the scenario's verdict (or, with
+--check, a metric of it): each step builds the commit's kernel
+(incrementally), boots it and runs the scenario --runs times. Either
+revision may be the newer one. The report goes to RESULTS/bisect-ID.
+
+examples:
+  kcovlab bisect --kernel-src ~/linux --good v6.12 --bad HEAD --scenario unique --check 'errno==0'
+  kcovlab bisect --kernel-src ~/linux --good A --bad B --scenario smoke --dry-run
+
+exit codes: 0 found, 1 undecided (only skipped commits left), 2 usage
+error, 3 the lab could not finish
+
+flags:
+`
+
 func cmdBisect(args []string, stdout, stderr io.Writer, runner labRunner) int {
-	fs := flag.NewFlagSet("bisect", flag.ContinueOnError)
+	fs := newFlagSet("bisect", bisectUsage, stderr)
 	var bo bisect.Options
 	fs.StringVar(&bo.Good, "good", "", "revision where the scenario passes (the check holds)")
 	fs.StringVar(&bo.Bad, "bad", "", "revision where it does not; either may be the newer one")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,10 +12,24 @@ import (
 	"github.com/kcovlab/kcovlab/internal/gitbisect"
 )
 
+const bisectStepUsage = `usage: kcovlab bisect-step --scenario NAME [--check 'METRIC OP N'] [--invert] [flags]
+
+Judges the commit checked out in --kernel-src (default: the working
+directory) for git bisect run: builds and boots it and runs the scenario.
+
+example:
+  git bisect start BAD GOOD && git bisect run kcovlab bisect-step --scenario unique --check 'errno==0'
+
+exit codes: 0 good, 1 bad (swapped by --invert), 125 skip (did not build
+or boot), 128 stop the bisect (usage error, or the lab broke)
+
+flags:
+`
+
 // cmdBisectStep judges the checked-out commit for `git bisect run`: exit
 // 0 good, 1 bad (swapped with --invert), 125 skip, 128 stop the bisect.
 func cmdBisectStep(args []string, stdout, stderr io.Writer, runner labRunner) int {
-	fs := flag.NewFlagSet("bisect-step", flag.ContinueOnError)
+	fs := newFlagSet("bisect-step", bisectStepUsage, stderr)
 	var bo bisect.Options
 	invert := fs.Bool("invert", false, "the good revision is the newer one (git bisect start --term-old broken --term-new fixed): exit 1 for good, 0 for bad")
 	verbose, finish := bisectFlags(fs, &bo, stderr)

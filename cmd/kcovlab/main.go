@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/kcovlab/kcovlab/lab"
 	"github.com/kcovlab/kcovlab/scenarios"
@@ -27,12 +28,13 @@ const usage = `kcovlab: KCOV end to end in QEMU
 usage:
   kcovlab run [flags]     build the kernel and image (cached), boot, run scenarios
   kcovlab scenarios       list the scenarios
-  kcovlab kernels         list the named kernels (and which are built)
+  kcovlab kernels         list the named kernels (and which are built) and every
+                          kernel in the cache
   kcovlab nightly [flags] every kernel x every scenario into RESULTS/nightly-DATE,
                           compared with the previous nightly there
   kcovlab report RUN_DIR  rewrite junit.xml, results.ktap, report.html from result.json
                           (-compare PREV_DIR: new failures, fixes, metrics that moved)
-  kcovlab compare KERNEL_A KERNEL_B [flags]
+  kcovlab compare --kernel KERNEL_A,KERNEL_B [flags]
                           run both kernels --runs times (A,B,A,B,..., a fresh boot
                           each) and test every metric for a difference
   kcovlab ask [RECIPE]    answer a reviewer question with data (tsc-noise, guard-size,
@@ -50,8 +52,14 @@ usage:
   kcovlab mutants [--series v2] [--only NAME,...]
                           the mutation suite: the series plus one known-bad kcov.c edit
                           at a time; which scenarios go red, and the score (killed/total)
+  kcovlab completion bash|zsh
+                          shell completion: subcommands, flags, kernel and scenario names
   kcovlab version         the version (module, VCS revision, -dirty), as result.json records it
   kcovlab help [CMD]      this text, or CMD's usage (as CMD --help)
+
+kernels and scenarios are named the same way everywhere: --kernel NAME[,NAME...]
+and --scenario NAME[,NAME...], repeatable, "all" for every one (kcovlab kernels
+and kcovlab scenarios list them). Every flag is checked before anything is built.
 
 exit codes: 0 all scenarios passed, 1 a scenario failed, 2 usage error,
             3 the lab could not finish (kernel build, boot, missing host tool);
@@ -74,7 +82,7 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "help", "-h", "-help", "--help":
-		if len(args) > 1 && args[1] != "help" {
+		if len(args) > 1 && args[1] != "help" && !strings.HasPrefix(args[1], "-") {
 			return subcommandHelp(args[1], stdout, stderr)
 		}
 		fmt.Fprint(stdout, usage)
@@ -98,7 +106,7 @@ func subcommandHelp(cmd string, stdout, stderr io.Writer) int {
 }
 
 // commands are the subcommands dispatch knows.
-var commands = []string{"run", "scenarios", "nightly", "report", "kernels", "compare", "ask", "bisect", "bisect-step", "bisect-tree", "mutants", "version"}
+var commands = []string{"run", "scenarios", "nightly", "report", "kernels", "compare", "ask", "bisect", "bisect-step", "bisect-tree", "mutants", "completion", "version", "help"}
 
 // wantsHelp is true when -h, -help or --help comes before any "--".
 func wantsHelp(args []string) bool {
@@ -137,8 +145,13 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return cmdBisectTree(args[1:], stdout, stderr)
 	case "mutants":
 		return cmdMutants(args[1:], stdout, stderr)
+	case "completion":
+		return cmdCompletion(args[1:], stdout, stderr)
 	case "version":
 		return cmdVersion(args[1:], stdout)
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return exitPass
 	}
 	fmt.Fprintf(stderr, "kcovlab: unknown command %q\n\n%s", args[0], usage)
 	return exitUsage

@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"flag"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kcovlab/kcovlab/scenarios"
 )
 
 func TestCommandLine(t *testing.T) {
@@ -29,14 +34,14 @@ func TestCommandLine(t *testing.T) {
 		{"kernel and series", []string{"run", "--kernel", "v2", "--series", "v4", "--src", "../..", "--results", t.TempDir()}, exitUsage, "", "give one"},
 		{"bad accel", []string{"run", "--accel", "hvf", "--src", "../.."}, exitUsage, "", "hvf"},
 		{"report without dir", []string{"report"}, exitUsage, "", "RUN_DIR"},
-		{"help lists compare", []string{"help"}, exitPass, "kcovlab compare KERNEL_A KERNEL_B", ""},
+		{"help lists compare", []string{"help"}, exitPass, "kcovlab compare --kernel KERNEL_A,KERNEL_B", ""},
 		{"compare without kernels", []string{"compare"}, exitUsage, "", "want two kernels"},
 		{"compare one kernel", []string{"compare", "vanilla", "--runs", "3"}, exitUsage, "", `got 1 ["vanilla"]`},
 		{"compare three kernels", []string{"compare", "vanilla", "v2", "v4"}, exitUsage, "", "want two kernels"},
 		{"compare zero runs", []string{"compare", "vanilla", "v2", "--runs", "0"}, exitUsage, "", "--runs 0"},
 		{"compare runs not a number", []string{"compare", "vanilla", "v2", "--runs", "many"}, exitUsage, "", "invalid value"},
 		{"compare unknown flag", []string{"compare", "vanilla", "--frob", "v2"}, exitUsage, "", "-frob"},
-		{"compare usage", []string{"compare", "-h"}, exitPass, "usage: kcovlab compare KERNEL_A KERNEL_B", ""},
+		{"compare usage", []string{"compare", "-h"}, exitPass, "usage: kcovlab compare --kernel KERNEL_A,KERNEL_B", ""},
 		{"compare unknown kernel", []string{"compare", "vanilla", "v9", "--src", "../..", "--results", t.TempDir()}, exitUsage, "", "unknown kernel"},
 		{"compare unknown scenario", []string{"compare", "--scenario", "nope", "vanilla", "v2", "--src", "../..", "--results", t.TempDir()}, exitUsage, "", "unknown scenario"},
 		{"compare bad accel", []string{"compare", "vanilla", "v2", "--accel", "hvf", "--src", "../.."}, exitUsage, "", "hvf"},
@@ -56,6 +61,119 @@ func TestCommandLine(t *testing.T) {
 				t.Errorf("stdout %q / stderr %q, want %q / %q", out.String(), errb.String(), tt.stdout, tt.stderr)
 			}
 		})
+	}
+}
+
+// Every flag is checked before anything is built or booted: each row must
+// exit 2 with a message naming the flag and what to do. (None of these
+// reaches the lab: a row that did would try to build and fail the test on
+// its time, its exit code or its message.)
+func TestFlagValidation(t *testing.T) {
+	src := []string{"--src", "../..", "--results", t.TempDir(), "--cache", t.TempDir()}
+	tests := []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"run", "--cpus", "0"}, "--cpus 0: want 1 or more"},
+		{[]string{"run", "--cpus", "-1"}, "--cpus -1"},
+		{[]string{"run", "--memory", "64"}, "--memory 64: want at least"},
+		{[]string{"run", "--jobs", "0"}, "--jobs 0"},
+		{[]string{"run", "--scenario-timeout", "0s"}, "--scenario-timeout"},
+		{[]string{"run", "--boot-timeout", "-1s"}, "--boot-timeout"},
+		{[]string{"run", "--accel", "hvf"}, `--accel "hvf"`},
+		{[]string{"run", "--kernel", "v9"}, `unknown kernel "v9" (known: v2, v2-debug, v2-no01`},
+		{[]string{"run", "--kernel", "v2,v4"}, "run boots one kernel"},
+		{[]string{"run", "--kernel", "all"}, "run boots one kernel"},
+		{[]string{"run", "--scenario", "smoke,nope"}, `unknown scenario "nope" (known: `},
+		{[]string{"run", "--scenario", "smoke,"}, "empty name"},
+		{[]string{"run", "--exclude", "0"}, "--exclude"},
+		{[]string{"run", "--fragments", "guest.config,nope.config"}, `--fragments: no fragment "nope.config"`},
+		{[]string{"run", "--series", "/nonexistent.mbox"}, "--series /nonexistent.mbox: not a shipped series"},
+		{[]string{"run", "--series", "v9"}, "--series v9: not a shipped series"},
+		{[]string{"run", "--kernel", "v2", "--mutant", "/nonexistent.patch"}, "--mutant /nonexistent.patch: not a patch file"},
+		{[]string{"nightly", "--cpus", "0"}, "--cpus 0"},
+		{[]string{"nightly", "--kernel", "vanilla,v9"}, `unknown kernel "v9"`},
+		{[]string{"nightly", "--kernels", "v9"}, `unknown kernel "v9"`}, // the old spelling, checked the same
+		{[]string{"nightly", "--scenario", "nope"}, `unknown scenario "nope"`},
+		{[]string{"nightly", "--tolerance", "-1"}, "--tolerance"},
+		{[]string{"nightly", "v2"}, "kernels go in --kernel"},
+		{[]string{"compare", "--kernel", "v2,v9"}, `unknown kernel "v9": not a named kernel`},
+		{[]string{"compare", "--kernel", "v2"}, "want two kernels"},
+		{[]string{"compare", "--kernel", "all"}, "want two kernels"},
+		{[]string{"compare", "--kernel", "v2,v4", "--cpus", "0"}, "--cpus 0"},
+		{[]string{"compare", "--kernel", "v2,v4", "--scenario", "nope"}, `unknown scenario "nope"`},
+		{[]string{"ask", "overflow", "--cpus", "0"}, "--cpus 0"},
+		{[]string{"ask", "overflow", "--kernel", "v9"}, `unknown kernel "v9"`},
+		{[]string{"ask", "nosuch"}, `unknown recipe "nosuch"`},
+		{[]string{"ask", "overflow", "--runs", "-1"}, "--runs -1"},
+		{[]string{"bisect", "--kernel-src", ".", "--scenario", "nope"}, `unknown scenario "nope"`},
+		{[]string{"bisect", "--kernel-src", ".", "--scenario", "smoke,unique"}, "judged by one scenario"},
+		{[]string{"bisect", "--kernel-src", ".", "--scenario", "smoke", "--cpus", "0"}, "--cpus 0"},
+		{[]string{"bisect", "--kernel-src", ".", "--scenario", "smoke", "--runs", "0"}, "--runs 0"},
+		{[]string{"bisect", "--kernel-src", ".", "--scenario", "smoke", "--on-crash", "maybe"}, "--on-crash"},
+		{[]string{"bisect-tree", "--kernel", "v9", "/tmp/x"}, `unknown kernel "v9"`},
+		{[]string{"bisect-tree", "--kernel", "v2", "--fixture-after", "-1", "/tmp/x"}, "--fixture-after -1"},
+		{[]string{"bisect-tree", "--kernel", "v2", "--memory", "1", "/tmp/x"}, "--memory 1"},
+		{[]string{"mutants", "--scenario", "nope"}, `unknown scenario "nope"`},
+		{[]string{"mutants", "--cpus", "0"}, "--cpus 0"},
+		{[]string{"report", "--tolerance", "-0.5", "x"}, "--tolerance"},
+		{[]string{"kernels", "--kernel-src", "/nonexistent/tree"}, "/nonexistent/tree"},
+		{[]string{"kernels", "extra"}, "unexpected argument"},
+	}
+	for _, tt := range tests {
+		var out, errb bytes.Buffer
+		args := append(append([]string(nil), tt.args...), src...)
+		if tt.args[0] == "report" || tt.args[0] == "kernels" {
+			args = tt.args
+		}
+		code := mainErr(args, &out, &errb)
+		if code != exitUsage || !strings.Contains(errb.String(), tt.msg) {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 saying %q", tt.args, code, firstN(errb.String(), 300), tt.msg)
+		}
+	}
+}
+
+// The same names are accepted everywhere: "all", comma lists, repeated
+// flags, and the old spellings.
+func TestNameLists(t *testing.T) {
+	tests := []struct {
+		sets []string
+		def  []string
+		want []string
+	}{
+		{nil, []string{"smoke"}, []string{"smoke"}},
+		{[]string{"unique"}, []string{"smoke"}, []string{"unique"}},
+		{[]string{"unique,reset", "overflow"}, nil, []string{"unique", "reset", "overflow"}},
+		{[]string{"unique", "unique"}, nil, []string{"unique"}},
+		{[]string{"all"}, nil, scenarios.Names()},
+		{[]string{"smoke", "all"}, nil, append([]string{"smoke"}, slices.DeleteFunc(scenarios.Names(), func(n string) bool { return n == "smoke" })...)},
+		{[]string{" smoke , unique "}, nil, []string{"smoke", "unique"}},
+	}
+	for _, tt := range tests {
+		l := newNameList(tt.def...)
+		for _, v := range tt.sets {
+			if err := l.Set(v); err != nil {
+				t.Fatalf("%q: %v", tt.sets, err)
+			}
+		}
+		got, err := scenariosOf(l)
+		if err != nil || strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("%q: %q %v, want %q", tt.sets, got, err, tt.want)
+		}
+	}
+	l := newNameList()
+	l.Set("all")
+	ks, err := kernelsOf(l, false)
+	if err != nil || len(ks) < 8 || ks[0] != "v2" {
+		t.Errorf("--kernel all: %q %v", ks, err)
+	}
+	l = newNameList()
+	l.Set("v2,host:v6.12..HEAD")
+	if ks, err := kernelsOf(l, true); err != nil || len(ks) != 2 {
+		t.Errorf("a series in compare's --kernel: %q %v", ks, err)
+	}
+	if _, err := kernelsOf(l, false); err == nil {
+		t.Error("a series was taken for a named kernel")
 	}
 }
 
@@ -119,5 +237,32 @@ func TestVersion(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := mainErr([]string{"version"}, &out, &errb); code != exitPass || !strings.HasPrefix(out.String(), "kcovlab ") || len(strings.TrimSpace(out.String())) <= len("kcovlab ") {
 		t.Errorf("version: exit %d, %q", code, out.String())
+	}
+}
+
+// kcovlab kernels lists every kernel in the cache whatever it was built
+// from, a --kernel-src tree's included, with that source.
+func TestKernelsListsEveryCacheEntry(t *testing.T) {
+	cache := t.TempDir()
+	for key, meta := range map[string]string{
+		"1111111111111111": `{"key":"1111111111111111","name":"local","source":"/home/dev/linux","source_id":"git:abc","compiler":"clang 22","built_at":"2026-11-28T10:00:00Z"}`,
+		"2222222222222222": `{"key":"2222222222222222","name":"v2","source":"/usr/src/linux-source-6.12.tar.xz","source_id":"tarball:1+series:2","compiler":"clang 22","built_at":"2026-11-28T11:00:00Z"}`,
+	} {
+		dir := filepath.Join(cache, "kernels", key)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "meta.json"), []byte(meta), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := mainErr([]string{"kernels", "--cache", cache}, &out, &errb); code != exitPass {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"named kernels, [built] from /usr/src/linux-source-6.12.tar.xz", "1111111111111111  local", "/home/dev/linux", "2222222222222222  v2"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("kernels output lacks %q:\n%s", want, out.String())
+		}
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -22,6 +21,10 @@ scenarios that judge it, which went red, and the evidence. A mutant is killed
 only when one of its judging scenarios fails on it. Ends with the mutation
 score (killed/total). mutants.txt and mutants.json go to RESULTS/mutants-ID.
 
+examples:
+  kcovlab mutants --list
+  kcovlab mutants --only unique-records-every-hit --judges-only
+
 exit codes: 0 every mutant killed and the clean kernel green, 1 a mutant
 survived or the clean kernel was not green, 2 usage error, 3 the lab could
 not finish
@@ -30,22 +33,15 @@ flags:
 `
 
 func cmdMutants(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("mutants", flag.ContinueOnError)
+	fs := newFlagSet("mutants", mutantsUsage, stderr)
 	var mo mutants.Options
 	fs.StringVar(&mo.Series, "series", "v2", "the series the mutants sit on (patches/mutants/SERIES)")
 	only := fs.String("only", "", "comma-separated mutants to run (default: all; --list names them)")
-	scen := fs.String("scenario", strings.Join(mutants.DefaultScenarios, ","), "comma-separated scenarios run on every kernel")
+	scen := scenarioFlag(fs, "scenarios run on every kernel: `NAMES`, comma-separated or repeated, or all", mutants.DefaultScenarios...)
 	list := fs.Bool("list", false, "list the mutants and exit")
 	fs.BoolVar(&mo.JudgesOnly, "judges-only", false, "run on each mutant only the scenarios that judge it (faster; the clean kernel runs them all)")
 	verbose := commonFlags(fs, &mo.Lab, stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, mutantsUsage)
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitPass
-		}
 		return exitUsage
 	}
 	if fs.NArg() > 0 {
@@ -74,11 +70,18 @@ func cmdMutants(args []string, stdout, stderr io.Writer) int {
 	if *only != "" {
 		mo.Only = strings.Split(*only, ",")
 	}
-	mo.Scenarios = strings.Split(*scen, ",")
+	var err error
+	if mo.Scenarios, err = scenariosOf(scen); err == nil {
+		err = commonError(&mo.Lab)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "kcovlab mutants: %v\n", err)
+		return exitUsage
+	}
 	mo.Log, mo.Out = newLogger(stderr, *verbose), stdout
 	ctx, in := withInterrupts(stderr)
 	defer in.stop()
-	_, err := mutants.Run(ctx, mo)
+	_, err = mutants.Run(ctx, mo)
 	if errors.Is(err, mutants.ErrSurvived) {
 		return in.code(exitFail)
 	}

@@ -1,28 +1,53 @@
 package main
 
 import (
-	"flag"
+	"fmt"
 	"io"
-	"strings"
 
 	"github.com/kcovlab/kcovlab/nightly"
 )
 
+const nightlyUsage = `usage: kcovlab nightly [--kernel a,b|all] [--scenario a,b|all] [flags]
+
+Runs every kernel with every scenario (one boot per kernel) into
+RESULTS/nightly-DATE, writes one junit.xml, results.ktap and report.html for
+all of them, and compares with the previous nightly there: new failures,
+fixes, and metrics that moved beyond --tolerance.
+
+examples:
+  kcovlab nightly                               # every named kernel, every scenario
+  kcovlab nightly --kernel vanilla,v2 --scenario smoke,unique
+
+exit codes: 0 all passed and nothing regressed, 1 a scenario failed or a
+metric regressed, 2 usage error, 3 a kernel did not finish
+
+flags:
+`
+
 func cmdNightly(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("nightly", flag.ContinueOnError)
+	fs := newFlagSet("nightly", nightlyUsage, stderr)
 	var no nightly.Options
-	kernels := fs.String("kernels", "", "comma-separated kernels (default: every named kernel)")
-	scen := fs.String("scenario", "", "comma-separated scenarios (default: all)")
+	kernels := kernelFlag(fs, "kernels: `NAMES`, comma-separated or repeated, or all (see kcovlab kernels)", all)
+	scen := scenarioFlag(fs, "scenarios: `NAMES`, comma-separated or repeated, or all (see kcovlab scenarios)", all)
 	fs.Float64Var(&no.Tolerance, "tolerance", 0.10, "relative change of a metric that counts as moved")
 	verbose := commonFlags(fs, &no.Options, stderr)
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	if *kernels != "" {
-		no.Kernels = strings.Split(*kernels, ",")
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "kcovlab nightly: unexpected argument %q (kernels go in --kernel a,b)\n", fs.Arg(0))
+		return exitUsage
 	}
-	if *scen != "" {
-		no.Scenarios = strings.Split(*scen, ",")
+	var err error
+	if no.Kernels, err = kernelsOf(kernels, false); err == nil {
+		no.Scenarios, err = scenariosOf(scen)
+	}
+	if err == nil && no.Tolerance < 0 {
+		err = fmt.Errorf("--tolerance %g: want 0 or more (0.10 is 10%%)", no.Tolerance)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "kcovlab nightly: %v\n", err)
+		return exitUsage
 	}
 	if !checkCommon("nightly", &no.Options, stderr) {
 		return exitUsage
@@ -30,6 +55,6 @@ func cmdNightly(args []string, stdout, stderr io.Writer) int {
 	no.Log, no.Out, no.Color = newLogger(stderr, *verbose), stdout, isTerminal(stdout)
 	ctx, in := withInterrupts(stderr)
 	defer in.stop()
-	_, err := nightly.Nightly(ctx, no)
+	_, err = nightly.Nightly(ctx, no)
 	return in.code(exitCode(err, stderr))
 }

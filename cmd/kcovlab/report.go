@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -9,13 +8,30 @@ import (
 	"github.com/kcovlab/kcovlab/internal/report"
 )
 
+const reportUsage = `usage: kcovlab report [-o DIR] [-compare PREV] RUN_DIR...
+
+Rewrites junit.xml, results.ktap and report.html from the runs' result.json
+(any 2.x schema), prints their summary and, with -compare, the new
+failures, fixes and metrics that moved beyond -tolerance.
+
+examples:
+  kcovlab report results/20261126-014850-655921
+  kcovlab report -o /tmp/all results/RUN1 results/RUN2
+  kcovlab report -compare results/nightly-20261125 results/nightly-20261126
+
+flags:
+`
+
 func cmdReport(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("report", reportUsage, stderr)
 	out := fs.String("o", "", "write junit.xml, results.ktap, report.html here (default: RUN_DIR itself)")
 	prev := fs.String("compare", "", "previous run dir(s) or results tree to compare with")
 	rel := fs.Float64("tolerance", 0.10, "relative change of a metric that counts as moved")
 	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if *rel < 0 {
+		fmt.Fprintf(stderr, "kcovlab report: --tolerance %g: want 0 or more (0.10 is 10%%)\n", *rel)
 		return exitUsage
 	}
 	if fs.NArg() == 0 || (fs.NArg() > 1 && *out == "") {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -10,11 +9,31 @@ import (
 	"github.com/kcovlab/kcovlab/lab"
 )
 
+const runUsage = `usage: kcovlab run [flags]
+
+Builds the kernel and the guest image (both cached), boots the kernel in
+QEMU and runs the scenarios over SSH. The summary goes to stdout, progress
+to stderr, and the run directory (result.json, junit.xml, report.html,
+console.log) to RESULTS/RUN_ID.
+
+examples:
+  kcovlab run                                  # v2 (CONFIG_KCOV_UNIQUE) and the core suite
+  kcovlab run --kernel vanilla --scenario smoke
+  kcovlab run --kernel v2 --scenario unique,overflow
+  kcovlab run --kernel v4 --scenario all
+  kcovlab run --series my.mbox --exclude 1     # a series of your own, less patch 1
+
+exit codes: 0 all scenarios passed, 1 a scenario failed, 2 usage error,
+3 the lab could not finish
+
+flags:
+`
+
 func cmdRun(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs := newFlagSet("run", runUsage, stderr)
 	var o lab.Options
-	scen := fs.String("scenario", strings.Join(lab.CoreSuite, ","), "comma-separated scenarios to run (see `kcovlab scenarios`)")
-	fs.StringVar(&o.Kernel, "kernel", "", "named kernel to build and boot (see `kcovlab kernels`; default "+lab.DefaultKernel+")")
+	scen := scenarioFlag(fs, "scenarios to run: `NAMES`, comma-separated or repeated, or all (see kcovlab scenarios; default the core suite: "+strings.Join(lab.CoreSuite, ",")+")", lab.CoreSuite...)
+	kernel := kernelFlag(fs, "the kernel to build and boot: one `NAME` (see kcovlab kernels; default "+lab.DefaultKernel+"; vanilla is the kernel without the series)")
 	fs.StringVar(&o.Series, "series", "", "series to apply: v2, v4 (shipped in patches/), an mbox, a dir of .patch files or REPO:RANGE")
 	fs.StringVar(&o.Mutant, "mutant", "", "a known-bad patch applied after the series (patches/mutants/SERIES/NN-NAME.patch; see kcovlab mutants)")
 	exclude := fs.String("exclude", "", "comma-separated patch numbers to leave out of the series, e.g. 1")
@@ -28,14 +47,26 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kcovlab run: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
-	o.Scenarios = strings.Split(*scen, ",")
 	var err error
-	if o.Exclude, err = parseExclude(*exclude); err != nil {
+	if o.Scenarios, err = scenariosOf(scen); err == nil {
+		var ks []string
+		if ks, err = kernelsOf(kernel, false); err == nil {
+			o.Kernel, err = one("kernel", ks, "run boots one kernel; for several use kcovlab nightly --kernel or kcovlab compare")
+		}
+	}
+	if err == nil {
+		o.Exclude, err = parseExclude(*exclude)
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "kcovlab run: %v\n", err)
 		return exitUsage
 	}
 	if *fragments != "" {
 		o.Fragments = strings.Split(*fragments, ",")
+	}
+	if err := checkInputs(&o); err != nil {
+		fmt.Fprintf(stderr, "kcovlab run: %v\n", err)
+		return exitUsage
 	}
 	if !checkCommon("run", &o, stderr) {
 		return exitUsage

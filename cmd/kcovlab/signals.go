@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -88,6 +89,16 @@ func (in *interrupts) code(code int) int {
 // take for "the default" (0) or find wrong only after a build: it prints
 // what is wrong and returns false.
 func checkCommon(name string, o *lab.Options, stderr io.Writer) bool {
+	err := commonError(o)
+	if err == nil {
+		return true
+	}
+	fmt.Fprintf(stderr, "kcovlab %s: %v\n", name, err)
+	return false
+}
+
+// commonError checks the flags commonFlags registers.
+func commonError(o *lab.Options) error {
 	var msg string
 	switch {
 	case o.CPUs < 1:
@@ -100,9 +111,10 @@ func checkCommon(name string, o *lab.Options, stderr io.Writer) bool {
 		msg = fmt.Sprintf("--scenario-timeout %s: want a positive duration", o.ScenarioTimeout)
 	case o.BootTimeout < 0:
 		msg = fmt.Sprintf("--boot-timeout %s: want a positive duration (or 0 for the default)", o.BootTimeout)
+	case o.Accel != "auto" && o.Accel != "kvm" && o.Accel != "tcg":
+		msg = fmt.Sprintf("--accel %q: want auto, kvm or tcg", o.Accel)
 	default:
-		return true
+		return nil
 	}
-	fmt.Fprintf(stderr, "kcovlab %s: %s\n", name, msg)
-	return false
+	return errors.New(msg)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/kcovlab/kcovlab/internal/proc"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/kconfig"
+	"github.com/kcovlab/kcovlab/internal/proc"
+	"github.com/kcovlab/kcovlab/internal/series"
 )
 
 // builder carries one build from config to the published cache entry.
@@ -27,6 +28,12 @@ type builder struct {
 }
 
 func (b *builder) run(ctx context.Context) (*Kernel, error) {
+	if b.spec.Prepare != nil {
+		if err := b.spec.Prepare(ctx); err != nil {
+			b.logNotPrepared(err)
+			return nil, err
+		}
+	}
 	key := b.spec.Key()
 	b.tree = filepath.Join(b.opts.CacheDir, "build", b.spec.treeKey())
 	kernels := filepath.Join(b.opts.CacheDir, "kernels")
@@ -61,6 +68,29 @@ func (b *builder) run(ctx context.Context) (*Kernel, error) {
 	return k, nil
 }
 
+// logNotPrepared says why the source could not be prepared (nothing was
+// built, so there is no build log to keep): for a series that does not
+// apply, the patch, the file, the hunk and why.
+func (b *builder) logNotPrepared(err error) {
+	var ae *series.ApplyError
+	switch {
+	case ctxErr(err):
+		return
+	case errors.As(err, &ae):
+		args := []any{"patch", ae.Patch, "file", ae.File}
+		if ae.Hunk > 0 {
+			args = append(args, "hunk", fmt.Sprintf("%d %s", ae.Hunk, ae.HunkHeader), "line", ae.Line)
+		}
+		b.log.Error("kernel: series did not apply, nothing built", append(args, "why", ae.Reason)...)
+	default:
+		b.log.Error("kernel: source not prepared, nothing built", "err", err)
+	}
+}
+
+func ctxErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
 // keepFailed moves a failed build's staging dir (with its log) aside so the
 // user can read it; it is never taken for a finished kernel.
 func (b *builder) keepFailed(key string) string {
@@ -75,11 +105,6 @@ func (b *builder) keepFailed(key string) string {
 
 func (b *builder) steps(ctx context.Context) (*Kernel, error) {
 	start := time.Now()
-	if b.spec.Prepare != nil {
-		if err := b.spec.Prepare(ctx); err != nil {
-			return nil, err
-		}
-	}
 	b.log.Info("kernel: configuring", "tree", b.tree, "compiler", b.spec.Toolchain.CC)
 	if err := b.configure(ctx); err != nil {
 		return nil, err

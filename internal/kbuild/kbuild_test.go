@@ -1,8 +1,10 @@
 package kbuild
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/kcovlab/kcovlab/internal/kconfig"
+	"github.com/kcovlab/kcovlab/internal/series"
 )
 
 func TestMakeArgv(t *testing.T) {
@@ -257,5 +260,38 @@ func TestBuildValidationNamesDependency(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
+	}
+}
+
+// A series that does not apply stops the build before make runs: the log
+// names the patch, the file, the hunk and why (not "build failed"), and no
+// failed build is kept, as nothing was built.
+func TestPrepareFailureNamesPatch(t *testing.T) {
+	logPath := fakeMake(t)
+	spec := fakeSpec(t)
+	applyErr := &series.ApplyError{Patch: "[PATCH 2/2] kcov: document the layout of comparison records",
+		File: "kernel/kcov.c", Hunk: 2, HunkHeader: "@@ -600,7 +600,9 @@", Line: 603,
+		Reason: "context does not match", Err: series.ErrContextMismatch}
+	spec.Prepare = func(context.Context) error { return applyErr }
+	var logBuf bytes.Buffer
+	opts := Options{CacheDir: t.TempDir(), Log: slog.New(slog.NewTextHandler(&logBuf, nil))}
+	_, err := Build(context.Background(), spec, opts)
+	if !errors.Is(err, series.ErrContextMismatch) {
+		t.Fatalf("got %v, want the ApplyError", err)
+	}
+	log := logBuf.String()
+	for _, want := range []string{"series did not apply", "[PATCH 2/2] kcov: document the layout", "kernel/kcov.c", "hunk=\"2 @@ -600,7 +600,9 @@\"", "line=603", "context does not match"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "build failed") {
+		t.Errorf("log says the build failed although nothing was built:\n%s", log)
+	}
+	if calls, _ := os.ReadFile(logPath); len(calls) > 0 {
+		t.Errorf("make ran: %q", calls)
+	}
+	if kept, _ := filepath.Glob(filepath.Join(opts.CacheDir, "failed", "*")); len(kept) > 0 {
+		t.Errorf("kept %v for a build that never started", kept)
 	}
 }

@@ -66,7 +66,7 @@ func OpenWorktree(ctx context.Context, base *Source, cacheDir string, log *slog.
 	steps := [][]string{
 		{"init", "-q"},
 		{"add", "-A", "-f"},
-		{"-c", "user.name=kcovlab", "-c", "user.email=kcovlab@localhost", "commit", "-q", "--no-verify", "-m", "base: " + base.ID},
+		{"-c", "user.name=kcovlab", "-c", "user.email=kcovlab@localhost", "commit", "-q", "--no-verify", "--allow-empty", "-m", "base: " + base.ID},
 		{"tag", baseTag},
 	}
 	for _, s := range steps {

@@ -229,3 +229,26 @@ func TestWorktreeClone(t *testing.T) {
 		t.Errorf("base clone history %q", log)
 	}
 }
+
+// A --kernel-src tree that is a git checkout with everything committed: its
+// worktree copy carries the tree's .git, so the base commit has nothing new
+// to add and must still be made (a series on such a tree failed with "git
+// commit: exit status 1").
+func TestWorktreeOfCommittedGitTree(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	dir := fakeTree(t)
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "base"}} {
+		if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v: %s", args, err, out)
+		}
+	}
+	w, err := OpenWorktree(context.Background(), &Source{Dir: dir, ID: "git:committed"}, t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("worktree of a committed git tree: %v", err)
+	}
+	if _, err := w.git(context.Background(), "rev-parse", "--verify", "-q", baseTag); err != nil {
+		t.Errorf("no base tag: %v", err)
+	}
+}

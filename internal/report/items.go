@@ -31,6 +31,7 @@ type item struct {
 	Message string // one line
 	Detail  []string
 	Out     []string // what passed tests print: metrics, the expected failure
+	Metrics map[string]float64
 	Seconds float64
 }
 
@@ -109,7 +110,7 @@ func scenarioItem(s results.Scenario) item {
 		it.Status, it.Kind = results.Error, "verdict"
 		it.Message = fmt.Sprintf("unknown verdict %q", s.Verdict)
 	}
-	it.Out = metricLines(s.Metrics)
+	it.Out, it.Metrics = metricLines(s.Metrics), s.Metrics
 	return it
 }
 

@@ -39,13 +39,14 @@ type (
 		Value string `xml:"value,attr"`
 	}
 	junitCase struct {
-		Classname string        `xml:"classname,attr"`
-		Name      string        `xml:"name,attr"`
-		Time      string        `xml:"time,attr"`
-		Skipped   *junitMessage `xml:"skipped"`
-		Error     *junitMessage `xml:"error"`
-		Failure   *junitMessage `xml:"failure"`
-		SystemOut string        `xml:"system-out,omitempty"`
+		Classname  string          `xml:"classname,attr"`
+		Name       string          `xml:"name,attr"`
+		Time       string          `xml:"time,attr"`
+		Properties []junitProperty `xml:"properties>property,omitempty"`
+		Skipped    *junitMessage   `xml:"skipped"`
+		Error      *junitMessage   `xml:"error"`
+		Failure    *junitMessage   `xml:"failure"`
+		SystemOut  string          `xml:"system-out,omitempty"`
 	}
 	junitMessage struct {
 		Message string `xml:"message,attr,omitempty"`
@@ -54,11 +55,15 @@ type (
 	}
 )
 
-// JUnit writes runs as JUnit XML: one testsuite per run (kernel), one
-// testcase per scenario, or per case for a kselftest scenario
-// ("scenario/case"), and a testcase "run" carrying the run's own error.
-// Failures carry the evidence, error and diagnostic lines; an expected
-// kselftest failure (xfail) passes and says why in system-out.
+// JUnit writes runs as JUnit XML: one testsuite per run, named by its
+// kernel alone (CI systems key a test on suite, class and name, so a
+// rebuilt kernel must not look like a new set of tests; the cache key,
+// compiler and accelerator are the suite's properties), one testcase per
+// scenario, or per case for a kselftest scenario ("scenario/case"), and a
+// testcase "run" carrying the run's own error. A scenario's metrics are its
+// testcase's properties (and in system-out). Failures carry the evidence,
+// error and diagnostic lines; an expected kselftest failure (xfail) passes
+// and says why in system-out.
 func JUnit(w io.Writer, runs []*results.Result) error {
 	if err := checkRuns(runs); err != nil {
 		return err
@@ -92,7 +97,7 @@ func junitSuiteOf(r *results.Result, id int) junitSuite {
 	its := items(r)
 	c := countItems(its)
 	s := junitSuite{
-		Name:  fmt.Sprintf("kernel %s (%s)", name, r.Kernel.Key),
+		Name:  name,
 		Tests: c.Tests, Failures: c.Failures, Errors: c.Errors, Skipped: c.Skipped,
 		Time: seconds(runSeconds(r)), ID: id, Properties: junitProperties(r),
 	}
@@ -113,6 +118,7 @@ func junitProperties(r *results.Result) []junitProperty {
 		{"accel", r.Accel},
 		{"compiler", r.Kernel.Compiler},
 		{"config_hash", r.Kernel.ConfigHash},
+		{"kernel", r.Kernel.Name},
 		{"kernel_key", r.Kernel.Key},
 		{"source_id", r.Kernel.SourceID},
 		{"series", r.Kernel.Series},
@@ -130,6 +136,9 @@ func junitProperties(r *results.Result) []junitProperty {
 
 func junitCaseOf(class string, it item) junitCase {
 	tc := junitCase{Classname: class, Name: it.Name, Time: seconds(it.Seconds)}
+	for _, k := range sortedKeys(it.Metrics) {
+		tc.Properties = append(tc.Properties, junitProperty{k, formatNum(it.Metrics[k])})
+	}
 	msg := &junitMessage{Message: it.Message, Type: it.Kind, Text: text(it.Detail)}
 	switch it.Status {
 	case results.Fail:

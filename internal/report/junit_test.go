@@ -37,13 +37,14 @@ type (
 		Value string `xml:"value,attr"`
 	}
 	ciCase struct {
-		Classname string     `xml:"classname,attr"`
-		Name      string     `xml:"name,attr"`
-		Time      float64    `xml:"time,attr"`
-		Failure   *ciMessage `xml:"failure"`
-		Error     *ciMessage `xml:"error"`
-		Skipped   *ciMessage `xml:"skipped"`
-		SystemOut string     `xml:"system-out"`
+		Classname string       `xml:"classname,attr"`
+		Name      string       `xml:"name,attr"`
+		Time      float64      `xml:"time,attr"`
+		Props     []ciProperty `xml:"properties>property"`
+		Failure   *ciMessage   `xml:"failure"`
+		Error     *ciMessage   `xml:"error"`
+		Skipped   *ciMessage   `xml:"skipped"`
+		SystemOut string       `xml:"system-out"`
 	}
 	ciMessage struct {
 		Message string `xml:"message,attr"`
@@ -72,7 +73,7 @@ func TestJUnitParsesBack(t *testing.T) {
 		t.Fatalf("totals tests=%d failures=%d errors=%d skipped=%d suites=%d, want 12 2 0 1 2",
 			doc.Tests, doc.Failures, doc.Errors, doc.Skipped, len(doc.Suites))
 	}
-	if s := doc.Suites[0]; s.Name != "kernel v2 (k-v2-1a2b3c)" || s.Time != 134.75 || s.Timestamp != "2026-11-26T01:00:00" {
+	if s := doc.Suites[0]; s.Name != "v2" || s.Time != 134.75 || s.Timestamp != "2026-11-26T01:00:00" {
 		t.Errorf("suite 0 = %q time %v at %q", s.Name, s.Time, s.Timestamp)
 	}
 	for _, s := range doc.Suites {
@@ -90,7 +91,8 @@ func TestJUnitParsesBack(t *testing.T) {
 		for _, p := range s.Properties {
 			props[p.Name] = p.Value
 		}
-		if props["accel"] == "" || props["compiler"] != "clang 19.1.7" || !strings.HasPrefix(props["config_hash"], "cfg-") {
+		if props["accel"] == "" || props["compiler"] != "clang 19.1.7" || !strings.HasPrefix(props["config_hash"], "cfg-") ||
+			props["kernel"] != s.Name || !strings.HasPrefix(props["kernel_key"], "k-") {
 			t.Errorf("%s: properties %v", s.Name, props)
 		}
 	}
@@ -116,6 +118,46 @@ func TestJUnitParsesBack(t *testing.T) {
 	}
 	if _, ok := byName["kselftest"]; ok {
 		t.Error("a selftest whose failure a case explains also got a scenario testcase")
+	}
+}
+
+// A rebuilt kernel (a new cache key, compiler or accelerator) is the same
+// set of tests to a CI system: suite, class and test names stay; the key
+// is a property. Each scenario's metrics are its testcase's properties.
+func TestJUnitStableNamesAndMetrics(t *testing.T) {
+	ids := func(r *results.Result) ([]string, map[string]map[string]string) {
+		doc := parseJUnit(t, render(t, func(b *bytes.Buffer) error { return JUnit(b, []*results.Result{r}) }))
+		var out []string
+		props := map[string]map[string]string{}
+		for _, s := range doc.Suites {
+			for _, c := range s.Cases {
+				out = append(out, s.Name+"|"+c.Classname+"|"+c.Name)
+				props[c.Name] = map[string]string{}
+				for _, p := range c.Props {
+					props[c.Name][p.Name] = p.Value
+				}
+			}
+		}
+		return out, props
+	}
+	old := fixtureV2()
+	rebuilt := fixtureV2()
+	rebuilt.Kernel.Key, rebuilt.Kernel.Compiler, rebuilt.Accel = "k-v2-ffffff", "clang 21.1.0", "tcg"
+	a, props := ids(old)
+	b, _ := ids(rebuilt)
+	if strings.Join(a, " ") != strings.Join(b, " ") {
+		t.Errorf("a rebuilt kernel changed the test identities:\n%q\n%q", a, b)
+	}
+	for _, id := range a {
+		if strings.Contains(id, old.Kernel.Key) {
+			t.Errorf("test identity %q holds the cache key", id)
+		}
+	}
+	if got := props["smoke"]["pcs"]; got != "1234" {
+		t.Errorf("smoke's pcs property = %q, want 1234 (all: %v)", got, props["smoke"])
+	}
+	if len(props["noise"]) != 0 {
+		t.Errorf("a scenario without metrics got properties %v", props["noise"])
 	}
 }
 

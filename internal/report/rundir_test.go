@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/kcovlab/kcovlab/internal/testutil"
 )
 
 func TestWriteRunDir(t *testing.T) {
@@ -59,6 +61,7 @@ func TestWriteRunDirUnwritable(t *testing.T) {
 
 func TestLoad(t *testing.T) {
 	root := t.TempDir()
+	testutil.CheckResultsUnder(t, root)
 	for _, r := range fixture() {
 		dir := filepath.Join(root, r.RunID)
 		if err := os.Mkdir(dir, 0o755); err != nil {

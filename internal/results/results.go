@@ -8,16 +8,32 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// SchemaVersion is bumped on every incompatible change of Result.
-const SchemaVersion = 1
+// The schema of result.json is versioned MAJOR.MINOR: a new field bumps the
+// minor (older readers ignore it), anything else (a field removed, renamed
+// or retyped, a value with a new meaning) bumps the major. Readers accept
+// every minor of their major and refuse another major. docs/result.schema.json
+// is the machine-readable schema; docs/result-json.md describes it.
+const (
+	SchemaMajor = 2
+	SchemaMinor = 0
+)
+
+// SchemaVersion is the schema this kcovlab writes, "MAJOR.MINOR".
+var SchemaVersion = fmt.Sprintf("%d.%d", SchemaMajor, SchemaMinor)
+
+// ErrSchema is a result.json of a schema this kcovlab cannot read: another
+// major version, or no version at all.
+var ErrSchema = errors.New("unsupported result.json schema")
 
 // Verdicts of a scenario.
 const (
@@ -41,7 +57,7 @@ const (
 
 // Result is result.json.
 type Result struct {
-	Schema     int       `json:"schema"`
+	Schema     string    `json:"schema"`
 	RunID      string    `json:"run_id"`
 	LabVersion string    `json:"lab_version"`
 	Started    time.Time `json:"started"`
@@ -162,8 +178,12 @@ func (r *Result) Stage(name string) (float64, bool) {
 }
 
 // Write saves r as dir/result.json through a temporary file and a rename.
+// Lists are written as [] even when empty, never null.
 func (r *Result) Write(dir string) error {
-	raw, err := json.MarshalIndent(r, "", "  ")
+	out := *r
+	out.Kernel.Fragments = nonNil(out.Kernel.Fragments)
+	out.Stages, out.Scenarios = nonNil(out.Stages), nonNil(out.Scenarios)
+	raw, err := json.MarshalIndent(&out, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -174,7 +194,16 @@ func (r *Result) Write(dir string) error {
 	return os.Rename(tmp, filepath.Join(dir, "result.json"))
 }
 
-// Read loads dir/result.json (or a result.json path) and checks its schema.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// Read loads dir/result.json (or a result.json path). It reads any minor
+// version of its schema's major (fields it does not know are ignored) and
+// refuses another major with an error that wraps ErrSchema.
 func Read(path string) (*Result, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		path = filepath.Join(path, "result.json")
@@ -183,21 +212,65 @@ func Read(path string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var probe struct {
+		Schema json.RawMessage `json:"schema"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	major, err := SchemaMajorOf(probe.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if major != SchemaMajor {
+		return nil, fmt.Errorf("%s: %w: schema %s, this kcovlab reads %d.x (written by a kcovlab of another major version: read it with that kcovlab, or rerun)",
+			path, ErrSchema, probe.Schema, SchemaMajor)
+	}
 	var r Result
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if r.Schema != SchemaVersion {
-		return nil, fmt.Errorf("%s: schema %d, this kcovlab reads %d", path, r.Schema, SchemaVersion)
-	}
 	return &r, nil
+}
+
+// SchemaMajorOf reads the major version of a result.json "schema" value:
+// "MAJOR.MINOR", or a bare integer as schema 1 wrote it.
+func SchemaMajorOf(v json.RawMessage) (int, error) {
+	var n int
+	if err := json.Unmarshal(v, &n); err == nil {
+		return n, nil
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return 0, fmt.Errorf("%w: no schema version (want \"schema\": \"%s\")", ErrSchema, SchemaVersion)
+	}
+	maj, min, ok := strings.Cut(s, ".")
+	n, err := strconv.Atoi(maj)
+	if _, merr := strconv.Atoi(min); !ok || err != nil || merr != nil || n < 0 {
+		return 0, fmt.Errorf("%w: schema %q is not MAJOR.MINOR", ErrSchema, s)
+	}
+	return n, nil
 }
 
 // Header writes the first lines of a run's summary: the kernel, the
 // accelerator and the stage timings. The per-scenario lines come from
 // internal/report, which also colours them on a terminal.
+// A run that stopped before its kernel was built or booted says so.
 func (r *Result) Header(w io.Writer) {
-	fmt.Fprintf(w, "run %s: kernel %s %s (%s, %s), accel %s\n", r.RunID, r.Kernel.Name, r.Kernel.Key, r.Kernel.SourceID, r.Kernel.Compiler, r.Accel)
+	k := r.Kernel.Name
+	if k == "" {
+		k = "(unnamed)"
+	}
+	if r.Kernel.Key != "" {
+		k += fmt.Sprintf(" %s (%s, %s)", r.Kernel.Key, r.Kernel.SourceID, r.Kernel.Compiler)
+	} else {
+		k += " (not built)"
+	}
+	accel := "accel " + r.Accel
+	if r.Accel == "" {
+		accel = "not booted"
+	}
+	fmt.Fprintf(w, "run %s: kernel %s, %s\n", r.RunID, k, accel)
 	var st []string
 	for _, s := range r.Stages {
 		st = append(st, fmt.Sprintf("%s %.1fs", s.Name, s.Seconds))

@@ -12,7 +12,7 @@ func sample() *Result {
 	r := &Result{
 		Schema: SchemaVersion, RunID: "20261126-000000-abcdef", LabVersion: "dev",
 		Started: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC),
-		Kernel:  Kernel{Key: "k1", Source: "/usr/src/linux.tar.xz", SourceID: "tarball:1234", ConfigHash: "c0ffee", Fragments: []string{"guest.config", "kcov.config"}, Compiler: "clang version 22.1.8"},
+		Kernel:  Kernel{Name: "vanilla", Key: "k1", Source: "/usr/src/linux.tar.xz", SourceID: "tarball:1234", ConfigHash: "c0ffee", Fragments: []string{"guest.config", "kcov.config"}, Compiler: "clang version 22.1.8"},
 		Accel:   "tcg", AccelReason: "/dev/kvm: no such file",
 		QEMUArgv: []string{"qemu-system-x86_64", "-nodefaults"},
 	}
@@ -40,7 +40,7 @@ func TestRoundTrip(t *testing.T) {
 func TestReadRejectsOtherSchema(t *testing.T) {
 	dir := t.TempDir()
 	r := sample()
-	r.Schema = SchemaVersion + 1
+	r.Schema = "3.0"
 	if err := r.Write(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -97,5 +97,20 @@ func TestAllSkippedIsNotPassed(t *testing.T) {
 	one := &Result{Scenarios: []Scenario{{Name: "smoke", Verdict: Pass}, {Name: "kselftest", Verdict: Skip}}}
 	if !one.Passed() || one.NothingChecked() || one.Verdict() != "PASSED" {
 		t.Errorf("one pass, one skip: passed %v, verdict %q", one.Passed(), one.Verdict())
+	}
+}
+
+// A run that stopped before its kernel was built (a series that does not
+// apply) names the kernel and says it was not built, instead of printing
+// empty fields ("kernel   (, ), accel").
+func TestHeaderNotBuilt(t *testing.T) {
+	r := &Result{RunID: "20261126-000000-abcdef", Kernel: Kernel{Name: "series:broken", Series: "testdata/broken"},
+		Error: "apply [PATCH 2/2] kcov: x: kernel/kcov.c: hunk 2 does not apply", ErrorKind: "series"}
+	r.AddStage("kernel", 0)
+	var b bytes.Buffer
+	r.Header(&b)
+	got := strings.SplitN(b.String(), "\n", 2)[0]
+	if want := "run 20261126-000000-abcdef: kernel series:broken (not built), not booted"; got != want {
+		t.Errorf("header %q, want %q", got, want)
 	}
 }
