@@ -123,9 +123,12 @@ func ExportKernel(ctx context.Context, opts Options, key, path string) (*cachefi
 		return nil, &InfraError{Stage: "cache export", Err: err}
 	}
 	defer os.Remove(tmp.Name())
-	err = cachefile.Write(tmp, m, ents)
+	written, err := cachefile.Write(tmp, m, ents)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
 	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)
@@ -133,8 +136,7 @@ func ExportKernel(ctx context.Context, opts Options, key, path string) (*cachefi
 	if err != nil {
 		return nil, &InfraError{Stage: "cache export", Err: err}
 	}
-	m.Format = cachefile.Format
-	return &m, nil
+	return written, nil
 }
 
 // exportSelftest is the selftest source of a kernel built before the

@@ -78,10 +78,18 @@ func (e *CorruptError) Error() string {
 
 func (e *CorruptError) Unwrap() error { return e.Err }
 
-// Write packs entries into w, manifest first. m's Files are filled in from
-// the entries; a file that changes while it is packed is an error.
-func Write(w io.Writer, m Manifest, entries []Entry) error {
+// Write packs entries into w, manifest first, and returns the manifest
+// written: m with its Format and Files filled in from the entries. A file
+// that changes while it is packed is an error.
+func Write(w io.Writer, m Manifest, entries []Entry) (*Manifest, error) {
 	m.Format, m.Files = Format, nil
+	if err := m.write(w, entries); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func (m *Manifest) write(w io.Writer, entries []Entry) error {
 	for _, e := range entries {
 		if err := checkPath(e.Path); err != nil {
 			return err

@@ -18,7 +18,7 @@ func pack(t *testing.T) []byte {
 	os.WriteFile(filepath.Join(dir, "bzImage"), bytes.Repeat([]byte("k"), 5000), 0o644)
 	os.WriteFile(filepath.Join(dir, "key"), []byte("secret"), 0o600)
 	var b bytes.Buffer
-	err := Write(&b, Manifest{Kernel: "0123456789abcdef", Name: "vanilla", Image: "fedcba9876543210"}, []Entry{
+	_, err := Write(&b, Manifest{Kernel: "0123456789abcdef", Name: "vanilla", Image: "fedcba9876543210"}, []Entry{
 		{Path: "kernel/bzImage", Host: filepath.Join(dir, "bzImage")},
 		{Path: "image/key", Host: filepath.Join(dir, "key")},
 	})
@@ -140,7 +140,7 @@ func TestWriteRefusesBadPath(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "f")
 	os.WriteFile(f, []byte("x"), 0o644)
 	for _, p := range []string{"../f", "/abs", "a/../../b", ManifestName, ""} {
-		if err := Write(new(bytes.Buffer), Manifest{}, []Entry{{Path: p, Host: f}}); err == nil {
+		if _, err := Write(new(bytes.Buffer), Manifest{}, []Entry{{Path: p, Host: f}}); err == nil {
 			t.Errorf("path %q accepted", p)
 		}
 	}
