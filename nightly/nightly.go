@@ -35,6 +35,9 @@ type Options struct {
 	Kernels []string
 	// Tolerance is the relative change of a metric that counts as moved [0.10].
 	Tolerance float64
+
+	// run does one run [lab.Run]; tests replace it.
+	run runs.RunFunc
 }
 
 // Result is what a nightly leaves in its dated directory.
@@ -66,7 +69,7 @@ func Nightly(ctx context.Context, no Options) (*Result, error) {
 	for i := range reqs {
 		reqs[i].Options.ResultsDir = nr.Dir
 	}
-	b := runs.Batch{
+	b := runs.Batch{Run: no.run,
 		Start: func(_ int, req runs.Request) { no.Log.Info("nightly: kernel", "name", req.Label) },
 		Done: func(out runs.Outcome) error {
 			if out.Result != nil {

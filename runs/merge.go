@@ -10,7 +10,7 @@ import (
 
 // Combine joins the shards of one request (a kernel's scenarios, each run
 // on some machine) into the one result a single run of the request would
-// have written: the first shard's identity and run id, the scenarios in
+// have written: the first part's identity and run id, the scenarios in
 // the plan's order, the stages summed (machine time), cached only when
 // every shard found the kernel and image cached, and the first error.
 // A job in missing becomes its scenarios' error, never a silent gap.
@@ -19,6 +19,8 @@ func Combine(parts []Shard, missing []RunJob) *results.Result {
 		part int
 		scen []results.Scenario
 	}
+	parts = slices.Clone(parts)
+	slices.SortStableFunc(parts, func(a, b Shard) int { return a.Job.Part - b.Job.Part })
 	var pieces []piece
 	var out *results.Result
 	var errs []string

@@ -238,4 +238,3 @@ func CopyShard(src, dst string) error {
 	}
 	return os.CopyFS(dst, os.DirFS(src))
 }
-
