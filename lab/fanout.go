@@ -93,7 +93,10 @@ func ExportKernel(ctx context.Context, opts Options, key, path string) (*cachefi
 	if err != nil {
 		return nil, &UsageError{fmt.Sprintf("kernel %q is not in the cache %s (kcovlab kernels lists the built ones; kcovlab plan prints each kernel's key)", key, opts.CacheDir)}
 	}
-	m := cachefile.Manifest{Kernel: k.Meta.Key, Name: k.Meta.Name}
+	if k.Meta.Key != key {
+		return nil, &InfraError{Stage: "cache export", Err: fmt.Errorf("cache entry %s carries key %q in its meta.json: the cache is damaged", dir, k.Meta.Key)}
+	}
+	m := cachefile.Manifest{Kernel: key, Name: k.Meta.Name}
 	ents, err := dirEntries("kernel", dir)
 	if err != nil {
 		return nil, &InfraError{Stage: "cache export", Err: err}
