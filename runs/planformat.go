@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -95,7 +96,9 @@ func (o ordered) MarshalYAML() (any, error) {
 }
 
 // GitLabPipeline is a GitLab child pipeline for p: a build job per kernel
-// whose cache file is kept in GitLab's cache under the kernel's key, one
+// whose cache file is kept in GitLab's cache under the kernel's key (the
+// job imports it, builds what is missing, the image at least when the
+// kcovlab sources changed, and exports it again), one
 // job per run job (needs: its build), and a merge job after them all
 // that publishes the merged output. The parent pipeline's plan job must
 // keep plan.json as an artifact and pass PARENT_PIPELINE_ID.
@@ -112,7 +115,9 @@ func GitLabPipeline(p *Plan) ([]byte, error) {
 			"needs", []any{planNeed},
 			"cache", ordered{"key", "kcovlab-kernel-" + b.Key, "paths", []string{"kcache/"}},
 			"script", []string{
-				fmt.Sprintf("test -f %s || { bin/kcovlab run --job %s --plan plan.json && mkdir -p kcache && bin/kcovlab cache export %s %s; }", file, b.ID, b.Key, file),
+				fmt.Sprintf("if [ -f %s ]; then bin/kcovlab cache import --key %s %s; fi", file, b.Key, file),
+				fmt.Sprintf("bin/kcovlab run --job %s --plan plan.json", b.ID),
+				fmt.Sprintf("mkdir -p kcache && bin/kcovlab cache export %s %s", b.Key, file),
 			},
 			"artifacts", ordered{"paths", []string{file}, "expire_in", "1 day"},
 		})
@@ -136,6 +141,12 @@ func GitLabPipeline(p *Plan) ([]byte, error) {
 			"reports", ordered{"junit", "merged/" + p.ID + "/junit.xml"}},
 	})
 	head := fmt.Sprintf("# kcovlab plan %s (%d builds, %d runs): a GitLab child pipeline, generated; do not edit\n", p.ID, len(p.Builds), len(p.Jobs))
-	raw, err := yaml.Marshal(doc)
-	return append([]byte(head), raw...), err
+	var b bytes.Buffer
+	b.WriteString(head)
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), enc.Close()
 }

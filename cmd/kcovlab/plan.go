@@ -25,6 +25,7 @@ needing its kernel's build. The verb's own flags follow the verb:
 
   kcovlab plan nightly [--kernels a,b] [--scenario x,y] [--tolerance 0.10]
   kcovlab plan compare KERNEL_A KERNEL_B [--runs 5] [--scenario smoke]
+  kcovlab plan --from plan.json --format github    an existing plan, reprinted
 
 --format json is plan.json (what run --job and merge read); github prints
 id=, builds= and runs= lines for $GITHUB_OUTPUT (each a JSON list for a
@@ -41,6 +42,9 @@ flags:
 `
 
 func cmdPlan(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && strings.HasPrefix(strings.TrimLeft(args[0], "-"), "from") {
+		return planFrom(args, stdout, stderr)
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprint(stderr, planUsage)
 		return exitUsage
@@ -117,6 +121,27 @@ func cmdPlan(args []string, stdout, stderr io.Writer) int {
 	if err := os.WriteFile(*outFile, b.Bytes(), 0o644); err != nil {
 		fmt.Fprintf(stderr, "kcovlab plan: %v\n", err)
 		return exitInfra
+	}
+	return exitPass
+}
+
+// planFrom reprints an existing plan in another format: a CI plan job
+// writes plan.json once and derives its matrix from that file.
+func planFrom(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "plan.json to reprint")
+	format := fs.String("format", runs.FormatJSON, "json, github or gitlab")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return exitUsage
+	}
+	p, err := runs.ReadPlan(*from)
+	if err != nil {
+		return exitCode(err, stderr)
+	}
+	if err := runs.WritePlan(stdout, p, *format); err != nil {
+		fmt.Fprintf(stderr, "kcovlab plan: %v\n", err)
+		return exitUsage
 	}
 	return exitPass
 }
