@@ -79,9 +79,15 @@ func TestJobsDo(t *testing.T) {
 		{"a failed scenario is the run's error", Jobs{Run: diskRun, Key: fakeKey, Built: built}, "v2-reset",
 			func(err error) bool { return errors.Is(err, lab.ErrScenarioFailed) }},
 		{"an unknown job", Jobs{Run: diskRun, Key: fakeKey, Built: built}, "v3-smoke",
-			func(err error) bool { var ue *lab.UsageError; return errors.As(err, &ue) && strings.Contains(err.Error(), "v2-smoke") }},
+			func(err error) bool {
+				var ue *lab.UsageError
+				return errors.As(err, &ue) && strings.Contains(err.Error(), "v2-smoke")
+			}},
 		{"another key on this machine", Jobs{Run: diskRun, Key: otherKey, Built: built}, "v2-smoke",
-			func(err error) bool { var ke *KeyMismatchError; return errors.As(err, &ke) && lab.ErrorKind(err) == "infra" }},
+			func(err error) bool {
+				var ke *KeyMismatchError
+				return errors.As(err, &ke) && lab.ErrorKind(err) == "infra"
+			}},
 		{"the kernel is not imported", Jobs{Run: diskRun, Key: fakeKey, Built: notBuilt}, "v2-smoke",
 			func(err error) bool { return err != nil && strings.Contains(err.Error(), "cache import") }},
 		{"--build lets it build", Jobs{Run: diskRun, Key: fakeKey, Built: notBuilt, AllowBuild: true}, "v2-smoke",
