@@ -267,3 +267,65 @@ func isKey(s string) bool {
 	}
 	return true
 }
+
+// Guest is a kernel and its guest image ready to boot elsewhere (a LAVA
+// worker): the files, and each scenario's program arguments as a run here
+// would pass them.
+type Guest struct {
+	Kernel    results.Kernel
+	BzImage   string
+	Initramfs string
+	ImageKey  string
+	// Args are each selected scenario's extra arguments (-kernel=CLASS).
+	Args map[string][]string
+	// Skipped are scenarios that do not apply to this kernel, with why.
+	Skipped map[string]string
+}
+
+// PrepareGuest builds (or finds) the kernel opts name and its guest image
+// and says how each of opts.Scenarios would be run on it, booting nothing.
+// A scenario that needs fresh boots of its own, or that is no program, is
+// a *UsageError: one boot of another lab cannot run it.
+func PrepareGuest(ctx context.Context, opts Options) (*Guest, error) {
+	if err := opts.Defaults(); err != nil {
+		return nil, &UsageError{err.Error()}
+	}
+	list, err := SelectScenarios(opts.Scenarios)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range list {
+		if s.FreshBoots > 0 || s.Format == scenarios.FormatBoot {
+			return nil, &UsageError{fmt.Sprintf("scenario %s needs fresh boots of its own, which one boot elsewhere cannot give: run it with kcovlab run", s.Name)}
+		}
+	}
+	def, err := opts.KernelDef()
+	if err != nil {
+		return nil, err
+	}
+	r := &run{opts: opts, log: opts.Log, def: def, res: &results.Result{}}
+	if err := r.buildKernel(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.buildImage(ctx); err != nil {
+		return nil, err
+	}
+	g := &Guest{Kernel: r.res.Kernel, BzImage: r.kernel.BzImage, Initramfs: r.image.Initramfs, ImageKey: r.image.Key,
+		Args: map[string][]string{}, Skipped: map[string]string{}}
+	class := ""
+	if cfg, err := os.ReadFile(r.kernel.Config); err == nil {
+		class = kernelClass(cfg)
+	}
+	for _, s := range list {
+		if s.KernelFile != "" && (r.kernel.Selftest == "" || filepath.Base(r.kernel.Selftest) != s.KernelFile) {
+			g.Skipped[s.Name] = "this kernel's source has no " + s.KernelFile
+			continue
+		}
+		var args []string
+		if s.NeedsKernelClass {
+			args = append(args, "-kernel="+class)
+		}
+		g.Args[s.Name] = args
+	}
+	return g, nil
+}
