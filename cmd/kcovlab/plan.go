@@ -168,8 +168,11 @@ func runJob(id, planFile string, allowBuild bool, o lab.Options, stdout, stderr 
 	ctx, in := withInterrupts(stderr)
 	defer in.stop()
 	res, err := runs.Jobs{AllowBuild: allowBuild}.Do(ctx, p, id, o)
-	if res != nil {
+	switch {
+	case res != nil:
 		fmt.Fprintf(stdout, "job %s: %s\n", id, res.Verdict())
+	case err == nil:
+		fmt.Fprintf(stdout, "job %s: kernel and guest image ready (kcovlab cache export KEY FILE moves them)\n", id)
 	}
 	if res != nil && errors.Is(err, lab.ErrScenarioFailed) {
 		err = nil // the verdict is merge's
