@@ -33,10 +33,9 @@ func TestFanOut(t *testing.T) {
 			t.Skipf("kernel %s is not built (%v): the fan-out test only boots cached kernels", k, err)
 		}
 	}
-	mod, err := lab.FindModuleDir()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A snapshot of the sources: edits to the working tree while the test
+	// runs must not change the guest image between its runs.
+	mod := snapshotSources(t)
 	bin := kcovlabBinary(t, mod)
 	root, work := t.TempDir(), t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)

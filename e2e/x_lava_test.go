@@ -28,10 +28,9 @@ func TestLAVAConsole(t *testing.T) {
 	if ok, err := lab.Built(context.Background(), lab.Options{Kernel: "vanilla"}); err != nil || !ok {
 		t.Skipf("vanilla is not built (%v): the LAVA test only boots a cached kernel", err)
 	}
-	mod, err := lab.FindModuleDir()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A snapshot of the sources: edits to the working tree while the test
+	// runs must not change the guest image between its runs.
+	mod := snapshotSources(t)
 	bin, out := kcovlabBinary(t, mod), t.TempDir()
 	cmd := exec.Command(bin, "export", "lava", "--kernel", "vanilla", "--scenario", "smoke,unique", "--accel", "tcg", "--out", out)
 	cmd.Dir = mod

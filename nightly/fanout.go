@@ -22,7 +22,9 @@ func Plan(ctx context.Context, no Options, key runs.KeyFunc) (*runs.Plan, error)
 	if err != nil {
 		return nil, err
 	}
-	id := nightlyPrefix + time.Now().UTC().Format("20060102-150405")
+	// The run id's random suffix keeps a planned nightly's directory apart
+	// from one a nightly started in the same second here writes.
+	id := nightlyPrefix + results.NewRunID(time.Now())
 	p, err := runs.NewPlan(ctx, runs.PlanOptions{ID: id, Verb: "nightly", Split: true, Key: key}, reqs)
 	if err != nil {
 		return nil, err
