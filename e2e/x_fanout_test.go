@@ -97,13 +97,16 @@ func TestFanOut(t *testing.T) {
 		kcov(0, "cache", "export", b.Key, files[b.ID])
 	}
 
-	// Run jobs: each its own process, empty cache, imported kernel; two
-	// at a time, as two runners would.
+	// Run jobs: each its own process, empty cache, imported kernel; one
+	// at a time. (Two at a time on this 2-core TCG host, beside a kernel
+	// build, made v2's unique lose 23 of 181 stable PCs in one shard:
+	// contention changes what the scenario measures, so the comparison
+	// with the one-process nightly would test the load, not the merge.)
 	start = time.Now()
 	shards := filepath.Join(work, "shards")
 	errs := make([]error, len(p.Jobs))
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 2)
+	sem := make(chan struct{}, 1)
 	for i, j := range p.Jobs {
 		wg.Add(1)
 		go func() {
@@ -143,7 +146,7 @@ func TestFanOut(t *testing.T) {
 	if n := len(diff.NewFailures) + len(diff.Fixed) + len(diff.Added) + len(diff.Removed); n != 0 {
 		t.Errorf("merged vs one machine: %+v", diff)
 	}
-	t.Logf("MEASURED one_machine_s=%.1f shards_s=%.1f (4 shards, two at a time, each its own process and cache)", oneMachine.Seconds(), fanned.Seconds())
+	t.Logf("MEASURED one_machine_s=%.1f shards_s=%.1f (4 shards one after another, each its own process and cache)", oneMachine.Seconds(), fanned.Seconds())
 
 	// A shard that never came back is named, and the merge is not green.
 	partial := filepath.Join(work, "partial")
