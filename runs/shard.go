@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -231,10 +232,45 @@ func MissingError(missing []RunJob) error {
 	return &lab.InfraError{Stage: "merge", Err: fmt.Errorf("%d run jobs left no run directory: %s", len(missing), strings.Join(ids, ", "))}
 }
 
-// CopyShard copies a shard's run directory to dst (made; must not exist).
+// CopyShard copies a shard's run directory to dst (made; must not exist),
+// keeping each file's permissions (the run's SSH key stays private).
 func CopyShard(src, dst string) error {
 	if _, err := os.Stat(dst); err == nil {
 		return fmt.Errorf("copy shard: %s exists", dst)
 	}
-	return os.CopyFS(dst, os.DirFS(src))
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		to := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(to, info.Mode().Perm()|0o700)
+		case !info.Mode().IsRegular():
+			return nil // a run directory holds files and directories only
+		}
+		return copyFile(path, to, info.Mode().Perm())
+	})
+}
+
+func copyFile(from, to string, mode os.FileMode) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

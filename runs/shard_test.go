@@ -214,3 +214,21 @@ func TestCombine(t *testing.T) {
 		})
 	}
 }
+
+func TestCopyShardKeepsPermissions(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "run")
+	os.MkdirAll(filepath.Join(src, "keys"), 0o700)
+	os.WriteFile(filepath.Join(src, "keys", "id_ed25519"), []byte("private"), 0o600)
+	os.WriteFile(filepath.Join(src, "result.json"), []byte("{}"), 0o644)
+	dst := filepath.Join(t.TempDir(), "copy")
+	if err := CopyShard(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(filepath.Join(dst, "keys", "id_ed25519"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the key: %v %v", st.Mode(), err)
+	}
+	if err := CopyShard(src, dst); err == nil {
+		t.Fatal("copied over an existing directory")
+	}
+}
