@@ -4,6 +4,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 KCOVLAB := bin/kcovlab
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
 .PHONY: help deps build run unit e2e e2e-full e2e-bisect faults mutants lint test clean
 
@@ -38,11 +39,12 @@ mutants: deps build ## the mutation suite on v2: 13 known-bad kcov.c edits, each
 e2e-bisect: deps ## the series bisect acceptance alone (each step that builds is a kernel build)
 	KCOVLAB_E2E_FULL=1 KCOVLAB_E2E=1 $(GO) test -count=1 -timeout 180m -v -run TestBisectSeries ./e2e/
 
-lint: ## gofmt, go vet, go mod tidy drift, staticcheck
+lint: ## gofmt, go vet, go mod tidy drift, staticcheck, actionlint (the workflows)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(ACTIONLINT) .github/workflows/*.yml
 
 test: deps lint unit e2e ## everything CI runs: lint, unit tests, end-to-end
 

@@ -104,6 +104,9 @@ func (r *run) selftestID(ctx context.Context) string {
 }
 
 func (r *run) selftestSource(ctx context.Context) ([]byte, error) {
+	if src, err := os.ReadFile(filepath.Join(r.kernel.Dir, kbuild.SelftestSourceName)); err == nil {
+		return src, nil // kept beside the kernel (a newer build, or an import)
+	}
 	s, err := r.def.LoadSeries(ctx, r.opts.ModuleDir)
 	if err != nil {
 		return nil, err
@@ -111,7 +114,7 @@ func (r *run) selftestSource(ctx context.Context) ([]byte, error) {
 	if r.opts.KernelSrc != "" && s == nil {
 		return os.ReadFile(filepath.Join(r.opts.KernelSrc, kselftestSource))
 	}
-	base, err := r.source(ctx)
+	base, err := r.lazySource(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,6 @@
 package lab
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -324,9 +323,6 @@ func Built(ctx context.Context, opts Options) (bool, error) {
 	def, err := opts.KernelDef()
 	if err != nil {
 		return false, err
-	}
-	if opts.KernelSrc == "" && !kbuild.Unpacked(cmp.Or(opts.Tarball, kbuild.DefaultTarball), opts.CacheDir) {
-		return false, nil // nothing was built from a source never unpacked
 	}
 	r := &run{opts: opts, log: opts.Log, def: def}
 	spec, err := r.kernelSpec(ctx, def)

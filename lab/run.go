@@ -125,7 +125,7 @@ func (r *run) buildKernel(ctx context.Context) error {
 // kernelSpec resolves the kernel's inputs. A series is applied in the base
 // source's git worktree, under the build lock, only when a build is needed.
 func (r *run) kernelSpec(ctx context.Context, def KernelDef) (kbuild.Spec, error) {
-	base, err := r.source(ctx)
+	base, err := r.lazySource(ctx)
 	if err != nil {
 		return kbuild.Spec{}, err
 	}
@@ -158,6 +158,9 @@ func (r *run) specFor(ctx context.Context, def KernelDef, base *kbuild.Source) (
 	wt := kbuild.WorktreeFor(base, r.opts.CacheDir, r.log)
 	spec.Source = wt.Source(s)
 	spec.Prepare = func(ctx context.Context) error {
+		if err := r.unpack(ctx, base); err != nil {
+			return err
+		}
 		w, err := kbuild.OpenWorktree(ctx, base, r.opts.CacheDir, r.log)
 		if err != nil {
 			return err
@@ -187,17 +190,6 @@ func (r *run) source(ctx context.Context) (*kbuild.Source, error) {
 }
 
 func (r *run) buildImage(ctx context.Context) error {
-	// Every image carries every scenario program and the kernel's selftest,
-	// so one image per selftest binary serves any --scenario list.
-	var progs, files []string
-	for _, name := range scenarios.Names() {
-		if p := scenarios.All[name].Package; p != "" {
-			progs = append(progs, p)
-		}
-	}
-	if r.kernel.Selftest != "" {
-		files = append(files, r.kernel.Selftest+":bin/"+filepath.Base(r.kernel.Selftest))
-	}
 	// mkuimage takes no context: the build runs on its own and a
 	// cancellation returns at once. Its go build children end within
 	// seconds; a staging dir they leave is never taken for an image.
@@ -207,10 +199,7 @@ func (r *run) buildImage(ctx context.Context) error {
 	}
 	ch := make(chan built, 1)
 	go func() {
-		img, err := images.Build(ctx, images.Options{
-			ModuleDir: r.opts.ModuleDir, Programs: progs, Files: files,
-			CacheDir: filepath.Join(r.opts.CacheDir, "images"), Log: r.log,
-		})
+		img, err := images.Build(ctx, imageOptions(r.opts, r.kernel, r.log))
 		ch <- built{img, err}
 	}()
 	var b built

@@ -35,6 +35,9 @@ type Options struct {
 	Kernels []string
 	// Tolerance is the relative change of a metric that counts as moved [0.10].
 	Tolerance float64
+
+	// run does one run [lab.Run]; tests replace it.
+	run runs.RunFunc
 }
 
 // Result is what a nightly leaves in its dated directory.
@@ -56,28 +59,17 @@ const nightlyPrefix = "nightly-"
 // when a scenario failed or a new failure appeared, an *lab.InfraError when a
 // kernel's run could not finish, nil when everything passed.
 func Nightly(ctx context.Context, no Options) (*Result, error) {
-	if len(no.Scenarios) == 0 {
-		no.Scenarios = scenarios.Names()
-	}
-	if err := no.Defaults(); err != nil {
-		return nil, &lab.UsageError{Msg: err.Error()}
-	}
-	if len(no.Kernels) == 0 {
-		no.Kernels = lab.KernelNames()
-	}
-	if no.Tolerance == 0 {
-		no.Tolerance = 0.10
+	reqs, err := no.requests()
+	if err != nil {
+		return nil, err
 	}
 	root := no.ResultsDir
 	nr := &Result{Dir: filepath.Join(root, nightlyPrefix+time.Now().UTC().Format("20060102-150405"))}
 	nr.Prev = previousNightly(root, nr.Dir)
-	var reqs []runs.Request
-	for _, k := range no.Kernels {
-		o := no.Options
-		o.Kernel, o.ResultsDir = k, nr.Dir
-		reqs = append(reqs, runs.Request{Label: k, Options: o})
+	for i := range reqs {
+		reqs[i].Options.ResultsDir = nr.Dir
 	}
-	b := runs.Batch{
+	b := runs.Batch{Run: no.run,
 		Start: func(_ int, req runs.Request) { no.Log.Info("nightly: kernel", "name", req.Label) },
 		Done: func(out runs.Outcome) error {
 			if out.Result != nil {
@@ -127,6 +119,31 @@ func (nr *Result) finish(no Options) error {
 		}
 	}
 	return nil
+}
+
+// requests are the nightly's runs, one per kernel with every scenario: the
+// list Nightly runs here and Plan cuts into jobs for other machines. They
+// fill in no's defaults.
+func (no *Options) requests() ([]runs.Request, error) {
+	if len(no.Scenarios) == 0 {
+		no.Scenarios = scenarios.Names()
+	}
+	if err := no.Defaults(); err != nil {
+		return nil, &lab.UsageError{Msg: err.Error()}
+	}
+	if len(no.Kernels) == 0 {
+		no.Kernels = lab.KernelNames()
+	}
+	if no.Tolerance == 0 {
+		no.Tolerance = 0.10
+	}
+	var reqs []runs.Request
+	for _, k := range no.Kernels {
+		o := no.Options
+		o.Kernel = k
+		reqs = append(reqs, runs.Request{Label: k, Options: o})
+	}
+	return reqs, nil
 }
 
 // previousNightly is the newest nightly directory in root other than cur.

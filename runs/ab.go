@@ -57,16 +57,25 @@ func AB(ctx context.Context, o ABOptions) (*ABResult, error) {
 		return nil, err
 	}
 	start := time.Now()
-	id := "compare-" + results.NewRunID(start)
-	cr := &ABResult{Dir: filepath.Join(o.ResultsDir, id), Comparison: &report.ABComparison{
+	cr := newAB(o, "compare-"+results.NewRunID(start), start)
+	o.Log.Info("compare: started", "a", o.KernelA, "b", o.KernelB, "runs", o.Runs, "dir", cr.Dir)
+	return cr.finish(cr.sample(ctx, o, sides))
+}
+
+// newAB is an empty comparison with id, in RESULTS/id.
+func newAB(o ABOptions, id string, start time.Time) *ABResult {
+	return &ABResult{Dir: filepath.Join(o.ResultsDir, id), Comparison: &report.ABComparison{
 		Schema: report.ABSchemaVersion, ID: id, LabVersion: lab.Version, Started: start.UTC(),
 		Scenarios: o.Scenarios, Runs: o.Runs, Order: report.OrderAB, Alpha: report.SignificanceLevel,
 		Spread: report.SpreadMinMax, Test: report.TestName, Command: compareArgv(o),
 		A: report.ABKernel{Name: o.KernelA, Accel: []string{}},
 		B: report.ABKernel{Name: o.KernelB, Accel: []string{}},
 	}}
-	o.Log.Info("compare: started", "a", o.KernelA, "b", o.KernelB, "runs", o.Runs, "dir", cr.Dir)
-	stop := cr.sample(ctx, o, sides)
+}
+
+// finish computes the statistics and writes compare.json and
+// compare.html; stop is the error that ended the runs early.
+func (cr *ABResult) finish(stop error) (*ABResult, error) {
 	cr.Comparison.Metrics = report.CompareSamples(cr.A, cr.B)
 	if err := report.WriteABDir(cr.Dir, cr.Comparison); err != nil && stop == nil {
 		stop = &lab.InfraError{Stage: "compare", Err: err}
@@ -130,41 +139,52 @@ func sideOptions(base lab.Options, kernel string) (lab.Options, error) {
 // sample runs the rounds: A, then B, Runs times. It returns the error that
 // stopped it early: cancellation, or one every later run would meet again.
 func (cr *ABResult) sample(ctx context.Context, co ABOptions, sides [2]lab.Options) error {
-	kernels := [2]*report.ABKernel{&cr.Comparison.A, &cr.Comparison.B}
-	data := [2]*[]*results.Result{&cr.A, &cr.B}
-	var reqs []Request
-	for range co.Runs {
-		for i, o := range sides {
-			reqs = append(reqs, Request{Label: kernels[i].Name, Options: o})
-		}
-	}
 	b := Batch{Run: co.Run,
 		Start: func(n int, req Request) {
 			round, i := n/2+1, n%2
 			co.Log.Info("compare: run", "kernel", req.Label, "side", "AB"[i:i+1], "round", fmt.Sprintf("%d/%d", round, co.Runs))
 		},
-		Done: func(out Outcome) error {
-			round, i := out.Index/2+1, out.Index%2
-			k, res, err := kernels[i], out.Result, out.Err
-			s := sampleOf(res, err, out.Index+1, round)
-			if res != nil && res.RunID != "" {
-				s.Dir = relDir(cr.Dir, filepath.Join(out.Options.ResultsDir, res.RunID))
-			}
-			k.Samples = append(k.Samples, s)
-			k.Verdicts.Add(s.Verdict)
-			identify(k, res)
-			if s.Data {
-				*data[i] = append(*data[i], res)
-			}
-			co.Log.Info("compare: run done", "kernel", k.Name, "run", s.RunID, "verdict", s.Verdict)
-			if stopsCompare(err) {
-				return fmt.Errorf("compare: kernel %s, round %d of %d: %w", k.Name, round, co.Runs, err)
-			}
-			return nil
-		},
+		Done: func(out Outcome) error { return cr.fold(co, out) },
 	}
-	_, err := b.Do(ctx, reqs)
+	_, err := b.Do(ctx, abRequests(co, sides))
 	return err
+}
+
+// abRequests are the interleaved runs: A, then B, Runs times. AB runs
+// them here, ABPlan cuts them into jobs.
+func abRequests(co ABOptions, sides [2]lab.Options) []Request {
+	names := [2]string{co.KernelA, co.KernelB}
+	var reqs []Request
+	for range co.Runs {
+		for i, o := range sides {
+			reqs = append(reqs, Request{Label: names[i], Options: o})
+		}
+	}
+	return reqs
+}
+
+// fold adds one run's outcome to its kernel's samples; the error is one
+// that stops the comparison.
+func (cr *ABResult) fold(co ABOptions, out Outcome) error {
+	kernels := [2]*report.ABKernel{&cr.Comparison.A, &cr.Comparison.B}
+	data := [2]*[]*results.Result{&cr.A, &cr.B}
+	round, i := out.Index/2+1, out.Index%2
+	k, res, err := kernels[i], out.Result, out.Err
+	s := sampleOf(res, err, out.Index+1, round)
+	if res != nil && res.RunID != "" {
+		s.Dir = relDir(cr.Dir, filepath.Join(out.Options.ResultsDir, res.RunID))
+	}
+	k.Samples = append(k.Samples, s)
+	k.Verdicts.Add(s.Verdict)
+	identify(k, res)
+	if s.Data {
+		*data[i] = append(*data[i], res)
+	}
+	co.Log.Info("compare: run done", "kernel", k.Name, "run", s.RunID, "verdict", s.Verdict)
+	if stopsCompare(err) {
+		return fmt.Errorf("compare: kernel %s, round %d of %d: %w", k.Name, round, co.Runs, err)
+	}
+	return nil
 }
 
 // sampleOf records one run: its verdict, why it did not finish or which

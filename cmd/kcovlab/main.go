@@ -52,6 +52,15 @@ usage:
   kcovlab mutants [--series v2] [--only NAME,...]
                           the mutation suite: the series plus one known-bad kcov.c edit
                           at a time; which scenarios go red, and the score (killed/total)
+  kcovlab plan nightly|compare ... [--format json|github|gitlab]
+                          the verb's runs as build and run jobs for a CI matrix
+  kcovlab cache export KEY FILE | cache import FILE
+                          move a built kernel and its image between machines
+  kcovlab run --job ID --plan plan.json
+                          run one job of a plan
+  kcovlab merge DIR...    the planned verb's output from its run jobs' directories
+  kcovlab export lava --kernel NAME --scenario ...
+                          a LAVA job definition and a device file for lava-run
   kcovlab completion bash|zsh
                           shell completion: subcommands, flags, kernel and scenario names
   kcovlab version         the version (module, VCS revision, -dirty), as result.json records it
@@ -106,7 +115,7 @@ func subcommandHelp(cmd string, stdout, stderr io.Writer) int {
 }
 
 // commands are the subcommands dispatch knows.
-var commands = []string{"run", "scenarios", "nightly", "report", "kernels", "compare", "ask", "bisect", "bisect-step", "bisect-tree", "mutants", "completion", "version", "help"}
+var commands = []string{"run", "scenarios", "nightly", "report", "kernels", "compare", "ask", "bisect", "bisect-step", "bisect-tree", "mutants", "plan", "cache", "merge", "export", "completion", "version", "help"}
 
 // wantsHelp is true when -h, -help or --help comes before any "--".
 func wantsHelp(args []string) bool {
@@ -149,6 +158,14 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return cmdCompletion(args[1:], stdout, stderr)
 	case "version":
 		return cmdVersion(args[1:], stdout)
+	case "plan":
+		return cmdPlan(args[1:], stdout, stderr)
+	case "cache":
+		return cmdCache(args[1:], stdout, stderr)
+	case "merge":
+		return cmdMerge(args[1:], stdout, stderr)
+	case "export":
+		return cmdExport(args[1:], stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return exitPass

@@ -39,6 +39,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	exclude := fs.String("exclude", "", "comma-separated patch numbers to leave out of the series, e.g. 1")
 	fragments := fs.String("fragments", "", "comma-separated config fragments in kernel-configs/, replacing the kernel's")
 	fs.BoolVar(&o.DebugInfo, "debug-info", false, "build the kernel with DWARF (kernel-configs/debug-info.config): evidence and crash reports read file:line")
+	job, plan := fs.String("job", "", "run one job of --plan (a run job, or a build job: build-KERNEL)"), fs.String("plan", "", "plan.json from kcovlab plan")
+	allowBuild := fs.Bool("build", false, "with --job: build a kernel the cache lacks instead of refusing")
 	verbose := commonFlags(fs, &o, stderr)
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -46,6 +48,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "kcovlab run: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
+	}
+	if *job != "" {
+		if !checkCommon("run", &o, stderr) {
+			return exitUsage
+		}
+		o.Log, o.Out, o.Color = newLogger(stderr, *verbose), stdout, isTerminal(stdout)
+		return runJob(*job, *plan, *allowBuild, o, stdout, stderr)
 	}
 	var err error
 	if o.Scenarios, err = scenariosOf(scen); err == nil {

@@ -2,7 +2,9 @@
 
 // Command kcovinit is kcovlab's guest init. u-root's init starts it as uinit;
 // it makes sure debugfs is mounted, brings up lo and eth0 for QEMU user
-// networking, and serves SSH until the VM is stopped.
+// networking, and serves SSH until the VM is stopped. With kcovlab.console=1
+// on the kernel command line it also serves the console protocol on the
+// serial console (console.go), and only that when no SSH key was given.
 //
 // The client key arrives on the kernel command line as
 // kcovlab.authkey=<base64 of an authorized_keys line>, so one cached image
@@ -51,7 +53,19 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	os.Setenv("PATH", "/bbin:/bin:/buildbin:/usr/bin")
 	authorized, err := authorizedKeys(string(cmdline))
+	if consoleMode(string(cmdline)) {
+		tty, cerr := os.OpenFile("/dev/ttyS0", os.O_RDWR, 0)
+		if cerr != nil {
+			return fmt.Errorf("console protocol: %w", cerr)
+		}
+		if err != nil { // no SSH key: the console is the only channel
+			serveConsole(tty, tty, runProgram)
+			return errors.New("console protocol: the console closed")
+		}
+		go serveConsole(tty, tty, runProgram)
+	}
 	if err != nil {
 		return err
 	}
@@ -59,7 +73,6 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	os.Setenv("PATH", "/bbin:/bin:/buildbin:/usr/bin")
 	ln, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", sshPort))
 	if err != nil {
 		return err
@@ -67,6 +80,17 @@ func run() error {
 	log.Printf("ssh listening on %s:%s, host key %s", guestAddr, sshPort, ssh.FingerprintSHA256(host.Public()))
 	srv := &sshlink.Server{HostKey: host.Signer, Authorized: authorized, Logf: log.Printf}
 	return srv.Serve(context.Background(), ln)
+}
+
+// consoleMode is true when the kernel command line asks for the console
+// protocol (console.go).
+func consoleMode(cmdline string) bool {
+	for _, w := range strings.Fields(cmdline) {
+		if w == consoleFlag {
+			return true
+		}
+	}
+	return false
 }
 
 // authorizedKeys reads every kcovlab.authkey= word of the kernel command line.

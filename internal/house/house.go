@@ -1,6 +1,6 @@
 // Package house holds the test that keeps kcovlab's package graph in the
 // shape README's Layout table draws: cmd/kcovlab on top, then one package
-// per verb (bisect, compare, ask, nightly, mutants), then runs (many
+// per verb (bisect, compare, ask, nightly, mutants, export), then runs (many
 // runs), then lab (one run), then everything lab is made of. Arrows only
 // point down: no verb imports another verb, runs imports no verb, lab
 // imports neither, and nothing below lab imports lab or anything above it.

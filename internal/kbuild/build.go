@@ -288,3 +288,7 @@ func isStep(line string) bool {
 }
 
 var errNoArtifact = errors.New("build finished without the expected artifact")
+
+// LoadKernel reads the finished kernel in dir (a cache entry, or one being
+// imported) from its meta.json.
+func LoadKernel(dir string) (*Kernel, error) { return loadKernel(dir) }

@@ -11,6 +11,11 @@ import (
 
 const selftestName = "kcov_test"
 
+// SelftestSourceName is the selftest's C source as built, kept beside the
+// kernel: known defects are keyed on its hash, and a kernel moved to
+// another machine (kcovlab cache export) has no source tree there.
+const SelftestSourceName = "kcov_test.c"
+
 // SelftestOptions describe the static build of one selftest C file.
 type SelftestOptions struct {
 	CC      string
@@ -57,6 +62,9 @@ func (b *builder) selftest(ctx context.Context) error {
 	cmd.Stdout, cmd.Stderr = lf, lf
 	if err := cmd.Run(); err != nil {
 		return &BuildError{Stage: "selftest", Argv: argv, LogPath: b.logPath, Tail: logTail(b.logPath, 15), Err: err}
+	}
+	if err := copyFile(filepath.Join(b.staging, SelftestSourceName), src); err != nil {
+		return err
 	}
 	b.log.Info("kernel: selftest built", "file", b.spec.Selftest)
 	return nil
