@@ -71,6 +71,8 @@ func (r *run) scenarioEnv(ctx context.Context) scenarioEnv {
 	}
 	if cfg, err := os.ReadFile(r.kernel.Config); err == nil {
 		env.class = kernelClass(cfg)
+	} else if r.probedClass != "" {
+		env.class = r.probedClass
 	}
 	os.MkdirAll(env.outDir, 0o755)
 	if r.syms == nil {
@@ -135,6 +137,10 @@ func runScenario(ctx context.Context, g guestRunner, s scenarios.Scenario, env s
 	res := results.Scenario{Name: s.Name}
 	if s.KernelFile != "" && !env.kernelFiles[s.KernelFile] {
 		res.Verdict, res.Error = results.Skip, "this kernel's source has no "+s.KernelFile
+		return res
+	}
+	if s.NeedsKernelClass && env.class == "" {
+		res.Verdict, res.Error = results.Skip, "the kernel's class is unknown (no .config beside --kernel-image/--vmlinux, and the guest's KCOV_UNIQUE_ENABLE probe failed): cannot tell what this scenario should expect"
 		return res
 	}
 	start := time.Now()

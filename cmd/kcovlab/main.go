@@ -50,6 +50,9 @@ usage:
   kcovlab mutants [--series v2] [--only NAME,...]
                           the mutation suite: the series plus one known-bad kcov.c edit
                           at a time; which scenarios go red, and the score (killed/total)
+  kcovlab shell [run flags] | --attach RUN_DIR
+                          boot (or attach to a kept guest) and open u-root's shell in it
+  kcovlab stop RUN_DIR    stop the guest run --keep left up
   kcovlab version         the version (module, VCS revision, -dirty), as result.json records it
   kcovlab help [CMD]      this text, or CMD's usage (as CMD --help)
 
@@ -98,7 +101,7 @@ func subcommandHelp(cmd string, stdout, stderr io.Writer) int {
 }
 
 // commands are the subcommands dispatch knows.
-var commands = []string{"run", "scenarios", "nightly", "report", "kernels", "compare", "ask", "bisect", "bisect-step", "bisect-tree", "mutants", "version"}
+var commands = []string{"run", "scenarios", "nightly", "report", "kernels", "compare", "ask", "bisect", "bisect-step", "bisect-tree", "mutants", "version", "shell", "stop"}
 
 // wantsHelp is true when -h, -help or --help comes before any "--".
 func wantsHelp(args []string) bool {
@@ -139,6 +142,10 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return cmdMutants(args[1:], stdout, stderr)
 	case "version":
 		return cmdVersion(args[1:], stdout)
+	case "shell":
+		return cmdShell(args[1:], stdout, stderr)
+	case "stop":
+		return cmdStop(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "kcovlab: unknown command %q\n\n%s", args[0], usage)
 	return exitUsage

@@ -20,9 +20,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	exclude := fs.String("exclude", "", "comma-separated patch numbers to leave out of the series, e.g. 1")
 	fragments := fs.String("fragments", "", "comma-separated config fragments in kernel-configs/, replacing the kernel's")
 	verbose := commonFlags(fs, &o, stderr)
+	applyLoop := loopFlags(fs, &o)
+	fs.BoolVar(&o.Keep, "keep", false, "leave the guest up after the scenarios and print how to connect and stop it")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
+	applyLoop()
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "kcovlab run: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage

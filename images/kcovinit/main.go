@@ -2,7 +2,8 @@
 
 // Command kcovinit is kcovlab's guest init. u-root's init starts it as uinit;
 // it makes sure debugfs is mounted, brings up lo and eth0 for QEMU user
-// networking, and serves SSH until the VM is stopped.
+// networking, and serves SSH (commands, and u-root's gosh as the
+// interactive shell) until the VM is stopped.
 //
 // The client key arrives on the kernel command line as
 // kcovlab.authkey=<base64 of an authorized_keys line>, so one cached image
@@ -65,7 +66,7 @@ func run() error {
 		return err
 	}
 	log.Printf("ssh listening on %s:%s, host key %s", guestAddr, sshPort, ssh.FingerprintSHA256(host.Public()))
-	srv := &sshlink.Server{HostKey: host.Signer, Authorized: authorized, Logf: log.Printf}
+	srv := &sshlink.Server{HostKey: host.Signer, Authorized: authorized, Logf: log.Printf, Shell: []string{"/bbin/gosh"}}
 	return srv.Serve(context.Background(), ln)
 }
 
