@@ -38,6 +38,9 @@ type scenarioEnv struct {
 	class string
 	// syms turns kernel addresses in evidence into function names.
 	syms *symbolize.Table
+	// classUnknown: a --kernel-image whose class neither a .config nor
+	// the guest told; scenarios that need the class skip.
+	classUnknown bool
 	// extraArgs are appended to the scenario's command (e.g. -trial=3).
 	extraArgs string
 }
@@ -74,6 +77,7 @@ func (r *run) scenarioEnv(ctx context.Context) scenarioEnv {
 	} else if r.probedClass != "" {
 		env.class = r.probedClass
 	}
+	env.classUnknown = env.class == "" && r.opts.KernelImage != ""
 	os.MkdirAll(env.outDir, 0o755)
 	if r.syms == nil {
 		syms, err := symbolize.Open(r.kernel.Vmlinux)
@@ -139,7 +143,7 @@ func runScenario(ctx context.Context, g guestRunner, s scenarios.Scenario, env s
 		res.Verdict, res.Error = results.Skip, "this kernel's source has no "+s.KernelFile
 		return res
 	}
-	if s.NeedsKernelClass && env.class == "" {
+	if s.NeedsKernelClass && env.classUnknown {
 		res.Verdict, res.Error = results.Skip, "the kernel's class is unknown (no .config beside --kernel-image/--vmlinux, and the guest's KCOV_UNIQUE_ENABLE probe failed): cannot tell what this scenario should expect"
 		return res
 	}
