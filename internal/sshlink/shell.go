@@ -112,7 +112,13 @@ func (s *Server) runShell(ctx context.Context, ch ssh.Channel, sess *session) in
 		defer wg.Done()
 		io.Copy(ch, f) // ends with EIO once the shell and its children closed the pty
 	}()
-	go io.Copy(f, ch) // ends when the client closes its side or the channel closes
+	go func() {
+		// The client's input ended (its side closed): a pty cannot be
+		// half-closed, so the shell gets the terminal's end of file, ^D.
+		if _, err := io.Copy(f, ch); err == nil {
+			f.Write([]byte{4})
+		}
+	}()
 	err = cmd.Wait()
 	close(done)
 	wg.Wait()

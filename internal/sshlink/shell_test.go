@@ -28,6 +28,7 @@ func TestShellOnPty(t *testing.T) {
 		code    int
 	}{
 		{"pty", []string{sh, "-i"}, "xterm", false, "hi-from-the-pty\r\n", 3},
+		{"pty, input ends without exit: ^D ends the shell", []string{sh, "-i"}, "xterm", false, "hi-from-the-pty\r\n", 0},
 		{"plain streams", []string{sh}, "", false, "hi-from-the-pty\n", 3},
 		{"no shell: refused", nil, "xterm", true, "", -1},
 		{"no shell, no pty: refused", nil, "", true, "", -1},
@@ -41,8 +42,12 @@ func TestShellOnPty(t *testing.T) {
 			resize <- WindowSize{Rows: 40, Cols: 100}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
+			input := "echo hi-from-the-$(echo pty); exit 3\n"
+			if tt.code == 0 {
+				input = "echo hi-from-the-$(echo pty)\n"
+			}
 			code, err := c.Shell(ctx, Terminal{
-				Stdin:  strings.NewReader("echo hi-from-the-$(echo pty); exit 3\n"),
+				Stdin:  strings.NewReader(input),
 				Stdout: &out, Stderr: &errOut, Term: tt.term, Rows: 24, Cols: 80, Resize: resize,
 			})
 			if tt.wantErr {
