@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -330,12 +331,17 @@ func gdbPacket(rw *bufio.ReadWriter, payload string) (string, error) {
 	if err := rw.Flush(); err != nil {
 		return "", err
 	}
-	ack, err := rw.ReadByte()
-	if err != nil || ack != '+' {
-		return "", fmt.Errorf("no ack for %q: %q %v", payload, ack, err)
-	}
-	if b, err := rw.ReadByte(); err != nil || b != '$' {
-		return "", fmt.Errorf("no reply packet for %q: %q %v", payload, b, err)
+	for { // acks ('+') may come before the reply packet
+		b, err := rw.ReadByte()
+		if err != nil {
+			return "", err
+		}
+		if b == '$' {
+			break
+		}
+		if b != '+' {
+			return "", fmt.Errorf("not a gdb reply to %q: %q", payload, b)
+		}
 	}
 	body, err := rw.ReadString('#')
 	if err != nil {
@@ -356,6 +362,10 @@ func gdbPacket(rw *bufio.ReadWriter, payload string) (string, error) {
 	rw.WriteByte('+')
 	return body, rw.Flush()
 }
+
+// stopReply is a stop reply packet: T or S and the signal in two hex
+// digits (QEMU stops the guest for the debugger: SIGINT or SIGTRAP).
+var stopReply = regexp.MustCompile(`^[TS][0-9a-f]{2}`)
 
 func gdbHandshake(port int) (string, error) {
 	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
@@ -399,7 +409,7 @@ func TestLoopGDB(t *testing.T) {
 		t.Fatalf("gdb port %d; printed %q; argv %q", port, out.String(), r.QEMUArgv)
 	}
 	stop, err := gdbHandshake(port)
-	if err != nil || !(strings.HasPrefix(stop, "T05") || strings.HasPrefix(stop, "S05")) {
+	if err != nil || !stopReply.MatchString(stop) {
 		t.Errorf("gdb stub handshake: stop reply %q, %v", stop, err)
 	}
 	if _, err := gdbHandshake(r.Loop.Kept.SSHPort); err == nil {
@@ -474,7 +484,9 @@ func TestLoopShell(t *testing.T) {
 		t.Fatalf("no echo from the guest shell:\n%s", seen.String())
 	}
 	if err := cmd.Wait(); err != nil {
-		t.Errorf("kcovlab shell exit: %v, want the shell's 0", err)
+		mu.Lock()
+		t.Errorf("kcovlab shell exit: %v, want the shell's 0; terminal:\n%s", err, seen.String())
+		mu.Unlock()
 	}
 	if left := runningQEMU(t, results); len(left) > 0 {
 		t.Errorf("QEMU left behind after the shell: %v", left)

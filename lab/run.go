@@ -73,6 +73,11 @@ func (r *run) do(ctx context.Context) (*results.Result, error) {
 		err = &InfraError{Stage: "report", Err: werr}
 	}
 	r.res.Header(r.opts.Out)
+	if r.shell != nil && len(r.res.Scenarios) == 0 {
+		// kcovlab shell with nothing to check: no verdict to give.
+		fmt.Fprintf(r.opts.Out, "results: %s\n", r.dir)
+		return r.res, err
+	}
 	report.Summary(r.opts.Out, []*results.Result{r.res}, r.opts.Color)
 	fmt.Fprintf(r.opts.Out, "%s\nresults: %s\n", r.res.Verdict(), r.dir)
 	if err == nil && r.res.NothingChecked() {
