@@ -471,22 +471,30 @@ func TestLoopShell(t *testing.T) {
 			}
 		}
 	}()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	terminal := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return seen.String()
+	}
 	select {
 	case <-opened:
+	case err := <-exited:
+		t.Fatalf("kcovlab shell ended (%v) before the shell opened:\n%s", err, terminal())
 	case <-ctx.Done():
-		t.Fatalf("the shell never opened:\n%s", seen.String())
+		t.Fatalf("the shell never opened:\n%s", terminal())
 	}
 	fmt.Fprint(f, "echo hi-$((40+2)); exit\r")
 	select {
 	case <-printed:
+	case err := <-exited:
+		t.Fatalf("kcovlab shell ended (%v) with no echo from the guest shell:\n%s", err, terminal())
 	case <-time.After(2 * time.Minute):
-		mu.Lock()
-		t.Fatalf("no echo from the guest shell:\n%s", seen.String())
+		t.Fatalf("no echo from the guest shell:\n%s", terminal())
 	}
-	if err := cmd.Wait(); err != nil {
-		mu.Lock()
-		t.Errorf("kcovlab shell exit: %v, want the shell's 0; terminal:\n%s", err, seen.String())
-		mu.Unlock()
+	if err := <-exited; err != nil {
+		t.Errorf("kcovlab shell exit: %v, want the shell's 0; terminal:\n%s", err, terminal())
 	}
 	if left := runningQEMU(t, results); len(left) > 0 {
 		t.Errorf("QEMU left behind after the shell: %v", left)
