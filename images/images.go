@@ -30,7 +30,7 @@ import (
 )
 
 // Recipe version: bump when the image layout changes without a source change.
-const recipe = "kcovlab-image-1"
+const recipe = "kcovlab-image-2"
 
 // Where things sit inside the image; kcovinit reads the same paths.
 const (
@@ -47,7 +47,13 @@ var BaseCommands = []string{
 	"github.com/u-root/u-root/cmds/core/dmesg",
 	"github.com/u-root/u-root/cmds/core/ls",
 	"github.com/u-root/u-root/cmds/core/ps",
+	"github.com/u-root/u-root/cmds/core/gosh",
 }
+
+// BuildTags are the Go build tags of the image's busybox: gosh without its
+// line editor (which would pull in a terminal UI library); a pty's line
+// discipline edits the lines instead.
+var BuildTags = []string{"goshsmall"}
 
 // GuestInit is our uinit.
 const GuestInit = "github.com/kcovlab/kcovlab/images/kcovinit"
@@ -85,6 +91,7 @@ func Key(ctx context.Context, opts Options) (string, error) {
 	fmt.Fprintf(h, "%s\n%s\n", recipe, runtime.Version())
 	pkgs := opts.packages()
 	fmt.Fprintln(h, strings.Join(pkgs, "\n"))
+	fmt.Fprintln(h, "tags", strings.Join(BuildTags, ","))
 	for _, f := range opts.Files {
 		host, guest, _ := strings.Cut(f, ":")
 		b, err := os.ReadFile(host)
@@ -211,6 +218,7 @@ func build(ctx context.Context, opts Options, dir string, log *slog.Logger) erro
 		golang.WithGOOS("linux"),
 		golang.WithGOARCH("amd64"),
 		golang.WithWorkingDir(opts.ModuleDir),
+		golang.WithBuildTag(BuildTags...),
 	)
 	cmds := opts.packages()
 	ll := llog.New(slog.LevelWarn, func(format string, args ...any) {

@@ -29,6 +29,7 @@ type guest struct {
 	during string
 	// syms symbolizes a crash's report (nil: raw addresses stay).
 	syms func() crash.Symbols
+	port   int // the SSH forward's host port
 }
 
 // boot runs the scenarios: the ordinary ones in one VM, then each scenario
@@ -40,19 +41,30 @@ func (r *run) boot(ctx context.Context) error {
 	}
 	r.key = key
 	plain, fresh := splitFresh(r.scenarios)
-	if len(plain) > 0 {
+	if len(plain) > 0 || r.needsGuest() {
 		start := time.Now()
+		r.detachNext = r.opts.Keep
 		g, err := r.startGuest(ctx, "console.log")
+		r.detachNext = false
 		r.res.AddStage("boot", time.Since(start))
 		if err != nil {
 			return err
 		}
 		first := len(r.res.Scenarios)
 		r.stage = "scenarios"
+		r.probeClass(ctx, g)
 		r.runScenarios(ctx, g, plain)
-		r.res.AddStage("shutdown", r.stopGuest(ctx, g, g.lost == nil && ctx.Err() == nil))
+		loopErr := r.loopSteps(ctx, g)
+		if r.opts.Keep && g.lost == nil && ctx.Err() == nil && g.crashed() == nil {
+			r.keepGuest(g, g.port)
+		} else {
+			r.res.AddStage("shutdown", r.stopGuest(ctx, g, g.lost == nil && ctx.Err() == nil))
+		}
 		if err := r.afterGuest(ctx, g, first); err != nil {
 			return err
+		}
+		if loopErr != nil {
+			return loopErr
 		}
 	}
 	for _, s := range fresh {
@@ -145,12 +157,16 @@ func (r *run) startGuestOn(ctx context.Context, consoleName string, port int) (*
 	if err != nil {
 		return nil, &InfraError{Stage: "vm", Err: err}
 	}
-	g := &guest{console: filepath.Join(r.dir, consoleName), qmpDir: qmpDir, syms: r.crashSymbols}
+	g := &guest{console: filepath.Join(r.dir, consoleName), qmpDir: qmpDir, syms: r.crashSymbols, port: port}
 	vo := vm.Options{
 		QEMU: r.opts.QEMU, Kernel: r.kernel.BzImage, Initrd: r.image.Initramfs,
 		Append: []string{"kcovlab.authkey=" + base64.StdEncoding.EncodeToString([]byte(r.key.AuthorizedLine()))},
 		Accel:  r.accel, CPUs: r.opts.CPUs, MemoryMB: r.opts.MemoryMB,
 		SSHPort: port, QMPSocket: filepath.Join(qmpDir, "qmp.sock"), ConsoleLog: g.console,
+	}
+	if err := r.loopVM(&vo); err != nil {
+		os.RemoveAll(qmpDir)
+		return nil, err
 	}
 	start := time.Now()
 	g.m, err = vm.Start(ctx, vo, r.log)

@@ -108,7 +108,20 @@ type Options struct {
 	BootTimeout time.Duration
 	// ScenarioTimeout bounds each scenario [5m].
 	ScenarioTimeout time.Duration
-	Log             *slog.Logger
+	// The daily loop (loop.go): KernelImage boots a bzImage as it is (no
+	// build), Vmlinux symbolizes it; Append adds kernel command-line words,
+	// QEMUArgs QEMU arguments; Puts copy host files in (FILE[:GUESTPATH]),
+	// Execs run commands as steps; Keep leaves the guest up; GDB starts
+	// QEMU's gdb stub.
+	KernelImage string
+	Vmlinux     string
+	Append      []string
+	QEMUArgs    []string
+	Puts        []string
+	Execs       []string
+	Keep        bool
+	GDB         bool
+	Log         *slog.Logger
 	// Out receives the human summary [discarded].
 	Out io.Writer
 	// Color colours the summary's verdicts (set it when Out is a terminal).
@@ -128,6 +141,9 @@ func Run(ctx context.Context, opts Options) (*results.Result, error) {
 		return nil, err
 	}
 	def, err := opts.KernelDef()
+	if opts.KernelImage != "" {
+		def, err = KernelDef{Name: "image"}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,13 @@ type run struct {
 	accel     vm.Accel
 	stage     string  // the stage running, for a cancellation's message
 	selftest  *string // the kernel's SelftestID, read once (nil: not yet)
+	// The daily loop (loop.go, keep.go): the shell to open (kcovlab
+	// shell) and its exit code; the class the guest told (--kernel-image
+	// without a .config); whether the next boot may outlive the run.
+	shell       *Terminal
+	shellCode   int
+	probedClass string
+	detachNext  bool
 }
 
 func (r *run) do(ctx context.Context) (*results.Result, error) {
@@ -70,6 +77,11 @@ func (r *run) do(ctx context.Context) (*results.Result, error) {
 		err = &InfraError{Stage: "report", Err: werr}
 	}
 	r.res.Header(r.opts.Out)
+	if r.shell != nil && len(r.res.Scenarios) == 0 {
+		// kcovlab shell with nothing to check: no verdict to give.
+		fmt.Fprintf(r.opts.Out, "results: %s\n", r.dir)
+		return r.res, err
+	}
 	report.Dedup(r.opts.Out, []*results.Result{r.res})
 	report.Summary(r.opts.Out, []*results.Result{r.res}, r.opts.Color)
 	fmt.Fprintf(r.opts.Out, "%s\nresults: %s\n", r.res.Verdict(), r.dir)
@@ -82,7 +94,11 @@ func (r *run) do(ctx context.Context) (*results.Result, error) {
 }
 
 func (r *run) stages(ctx context.Context) error {
-	if err := r.timed("kernel", func() error { return r.buildKernel(ctx) }); err != nil {
+	kernel := r.buildKernel
+	if r.opts.KernelImage != "" {
+		kernel = func(context.Context) error { return r.imageKernel() }
+	}
+	if err := r.timed("kernel", func() error { return kernel(ctx) }); err != nil {
 		return err
 	}
 	if err := r.timed("image", func() error { return r.buildImage(ctx) }); err != nil {

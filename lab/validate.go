@@ -35,6 +35,9 @@ func (o *Options) validate() error {
 	if err := CheckCacheDir(o.CacheDir); err != nil {
 		return err
 	}
+	if err := o.checkLoop(); err != nil {
+		return err
+	}
 	if o.KernelSrc != "" {
 		if err := kbuild.CheckTree(o.KernelSrc); err != nil {
 			return err

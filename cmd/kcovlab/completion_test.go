@@ -41,7 +41,7 @@ func TestBashCompletion(t *testing.T) {
 	}{
 		{[]string{"kcovlab", "ru"}, "run"},
 		{[]string{"kcovlab", "bisect-"}, "bisect-step bisect-tree"},
-		{[]string{"kcovlab", "run", "--ker"}, "--kernel --kernel-src"},
+		{[]string{"kcovlab", "run", "--ker"}, "--kernel --kernel-image --kernel-src"},
 		{[]string{"kcovlab", "run", "--kernel", "v2-n"}, kernelsWith("v2-n")},
 		{[]string{"kcovlab", "run", "-kernel", "v4-"}, kernelsWith("v4-")},
 		{[]string{"kcovlab", "run", "--kernel", "=", "v4-"}, kernelsWith("v4-")}, // --kernel=v4-, split at "="

@@ -52,6 +52,9 @@ usage:
   kcovlab mutants [--series v2] [--only NAME,...]
                           the mutation suite: the series plus one known-bad kcov.c edit
                           at a time; which scenarios go red, and the score (killed/total)
+  kcovlab shell [run flags] | --attach RUN_DIR
+                          boot (or attach to a kept guest) and open u-root's shell in it
+  kcovlab stop RUN_DIR    stop the guest run --keep left up
   kcovlab plan nightly|compare ... [--format json|github|gitlab]
                           the verb's runs as build and run jobs for a CI matrix
   kcovlab cache export KEY FILE | cache import FILE
@@ -115,7 +118,7 @@ func subcommandHelp(cmd string, stdout, stderr io.Writer) int {
 }
 
 // commands are the subcommands dispatch knows.
-var commands = []string{"run", "scenarios", "nightly", "report", "kernels", "compare", "ask", "bisect", "bisect-step", "bisect-tree", "mutants", "plan", "cache", "merge", "export", "completion", "version", "help"}
+var commands = []string{"run", "shell", "stop", "scenarios", "nightly", "report", "kernels", "compare", "ask", "bisect", "bisect-step", "bisect-tree", "mutants", "plan", "cache", "merge", "export", "completion", "version", "help"}
 
 // wantsHelp is true when -h, -help or --help comes before any "--".
 func wantsHelp(args []string) bool {
@@ -158,6 +161,10 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return cmdCompletion(args[1:], stdout, stderr)
 	case "version":
 		return cmdVersion(args[1:], stdout)
+	case "shell":
+		return cmdShell(args[1:], stdout, stderr)
+	case "stop":
+		return cmdStop(args[1:], stdout, stderr)
 	case "plan":
 		return cmdPlan(args[1:], stdout, stderr)
 	case "cache":

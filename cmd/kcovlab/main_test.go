@@ -49,6 +49,17 @@ func TestCommandLine(t *testing.T) {
 		{"bisect-tree without dir", []string{"bisect-tree", "--series", "v2"}, exitUsage, "", "directory to create"},
 		{"bisect-tree bad exclude", []string{"bisect-tree", "--exclude", "x", "/tmp/x"}, exitUsage, "", "--exclude"},
 		{"bisect without tree", []string{"bisect", "--src", "../..", "--scenario", "unique"}, exitUsage, "", "--kernel-src"},
+		{"kernel-image missing", []string{"run", "--src", "../..", "--kernel-image", "/nonexistent/bzImage"}, exitUsage, "", "--kernel-image /nonexistent/bzImage"},
+		{"kernel-image not a bzImage", []string{"run", "--src", "../..", "--kernel-image", "main.go"}, exitUsage, "", "not a bzImage"},
+		{"vmlinux without image", []string{"run", "--src", "../..", "--vmlinux", "main.go"}, exitUsage, "", "only with --kernel-image"},
+		{"put missing", []string{"run", "--src", "../..", "--put", "/nonexistent/prog"}, exitUsage, "", "--put"},
+		{"append with quotes", []string{"run", "--src", "../..", "--append", `a="b`}, exitUsage, "", "--append"},
+		{"shell: bad put", []string{"shell", "--src", "../..", "--put", "main.go:relative"}, exitUsage, "", "absolute"},
+		{"shell: attach nothing kept", []string{"shell", "--attach", t.TempDir()}, exitUsage, "", "no guest kept there"},
+		{"shell usage", []string{"shell", "-h"}, exitPass, "kcovlab shell --attach RUN_DIR", ""},
+		{"stop without dir", []string{"stop"}, exitUsage, "", "usage: kcovlab stop RUN_DIR"},
+		{"stop nothing kept", []string{"stop", t.TempDir()}, exitUsage, "", "no guest kept there"},
+		{"help lists shell", []string{"help"}, exitPass, "kcovlab shell [run flags]", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,9 +42,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	job, plan := fs.String("job", "", "run one job of --plan (a run job, or a build job: build-KERNEL)"), fs.String("plan", "", "plan.json from kcovlab plan")
 	allowBuild := fs.Bool("build", false, "with --job: build a kernel the cache lacks instead of refusing")
 	verbose := commonFlags(fs, &o, stderr)
+	applyLoop := loopFlags(fs, &o)
+	fs.BoolVar(&o.Keep, "keep", false, "leave the guest up after the scenarios and print how to connect and stop it")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
+	applyLoop()
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "kcovlab run: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage

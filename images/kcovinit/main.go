@@ -2,9 +2,10 @@
 
 // Command kcovinit is kcovlab's guest init. u-root's init starts it as uinit;
 // it makes sure debugfs is mounted, brings up lo and eth0 for QEMU user
-// networking, and serves SSH until the VM is stopped. With kcovlab.console=1
-// on the kernel command line it also serves the console protocol on the
-// serial console (console.go), and only that when no SSH key was given.
+// networking, and serves SSH (commands, and u-root's gosh as the
+// interactive shell) until the VM is stopped. With kcovlab.console=1 on the
+// kernel command line it also serves the console protocol on the serial
+// console (console.go), and only that when no SSH key was given.
 //
 // The client key arrives on the kernel command line as
 // kcovlab.authkey=<base64 of an authorized_keys line>, so one cached image
@@ -78,7 +79,7 @@ func run() error {
 		return err
 	}
 	log.Printf("ssh listening on %s:%s, host key %s", guestAddr, sshPort, ssh.FingerprintSHA256(host.Public()))
-	srv := &sshlink.Server{HostKey: host.Signer, Authorized: authorized, Logf: log.Printf}
+	srv := &sshlink.Server{HostKey: host.Signer, Authorized: authorized, Logf: log.Printf, Shell: []string{"/bbin/gosh"}}
 	return srv.Serve(context.Background(), ln)
 }
 

@@ -25,7 +25,7 @@ import (
 // is the machine-readable schema; docs/result-json.md describes it.
 const (
 	SchemaMajor = 2
-	SchemaMinor = 0
+	SchemaMinor = 1
 )
 
 // SchemaVersion is the schema this kcovlab writes, "MAJOR.MINOR".
@@ -69,6 +69,9 @@ type Result struct {
 	QEMUArgv    []string   `json:"qemu_argv,omitempty"`
 	Stages      []Stage    `json:"stages"`
 	Scenarios   []Scenario `json:"scenarios"`
+	// Loop records the daily-loop options a run used (kcovlab run
+	// --kernel-image, --append, --put, --exec, --keep, --gdb); nil without.
+	Loop *Loop `json:"loop,omitempty"`
 	// Error is set when the run stopped before its scenarios finished.
 	Error     string `json:"error,omitempty"`
 	ErrorKind string `json:"error_kind,omitempty"`
@@ -117,6 +120,37 @@ type Scenario struct {
 	Seconds   float64 `json:"seconds"`
 	// Cases are a selftest's test cases.
 	Cases []Case `json:"cases,omitempty"`
+}
+
+// Loop is what a run did beyond its scenarios (see docs/result-json.md).
+type Loop struct {
+	// KernelImage, Vmlinux and Config are the user's build booted as it is.
+	KernelImage string `json:"kernel_image,omitempty"`
+	Vmlinux     string `json:"vmlinux,omitempty"`
+	Config      string `json:"config,omitempty"`
+	// KernelClass is what the guest answered to KCOV_UNIQUE_ENABLE when
+	// no .config came with the image (unique, nounique, unpatched).
+	KernelClass string   `json:"kernel_class,omitempty"`
+	Append      []string `json:"append,omitempty"`
+	QEMUArgs    []string `json:"qemu_args,omitempty"`
+	// Puts are the files copied in, HOST:GUEST; Execs the commands run
+	// as steps (their results are scenarios named exec, exec2, ...).
+	Puts  []string `json:"puts,omitempty"`
+	Execs []string `json:"execs,omitempty"`
+	// GDBPort is QEMU's gdb stub on 127.0.0.1.
+	GDBPort int `json:"gdb_port,omitempty"`
+	// Kept is the guest left running after the run (run --keep).
+	Kept *Kept `json:"kept,omitempty"`
+}
+
+// Kept is a guest left up after its run: how to reach and stop it.
+type Kept struct {
+	Pid     int    `json:"pid"`
+	SSHPort int    `json:"ssh_port"`
+	Key     string `json:"key"`
+	HostKey string `json:"host_key"`
+	Console string `json:"console"`
+	QMPDir  string `json:"qmp_dir,omitempty"`
 }
 
 // Case is one KTAP test case of a selftest scenario.

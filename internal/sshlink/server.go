@@ -17,13 +17,18 @@ import (
 // RunFunc runs one command for an SSH "exec" request and returns its exit code.
 type RunFunc func(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.Writer) int
 
-// Server answers SSH "exec" requests from the keys in Authorized. It has no
-// shell: the command line is split into words (with quoting) and run directly.
+// Server answers SSH "exec" requests from the keys in Authorized: the
+// command line is split into words (with quoting) and run directly, no
+// shell in between (PutCommand is answered by the server itself). With
+// Shell set it also answers "shell" requests, on a pty when the session
+// asked for one ("pty-req", then "window-change" resizes it).
 type Server struct {
 	HostKey    ssh.Signer
 	Authorized []ssh.PublicKey
 	// Run runs a command; nil means ExecRun.
 	Run RunFunc
+	// Shell is the argv of the interactive shell; nil refuses "shell".
+	Shell []string
 	// Logf, when set, receives one line per connection and per command.
 	Logf func(format string, args ...any)
 }
@@ -115,27 +120,71 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn, cfg *ssh.ServerConf
 	}
 }
 
-// serveSession handles one session: it runs the first "exec" request and
-// then closes the channel; every other request type is refused.
+// serveSession handles one session: "env" and "pty-req" are noted, then
+// the first "exec" (or "shell", when the server has one) runs and the
+// channel closes; every other request type is refused.
 func (s *Server) serveSession(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer ch.Close()
+	sess := &session{size: make(chan windowChange, 4)}
 	for req := range reqs {
-		if req.Type != "exec" {
+		switch req.Type {
+		case "env":
+			var kv struct{ Name, Value string }
+			if ssh.Unmarshal(req.Payload, &kv) != nil {
+				req.Reply(false, nil)
+				continue
+			}
+			sess.env = append(sess.env, kv.Name+"="+kv.Value)
+			req.Reply(true, nil)
+		case "pty-req":
+			var p ptyRequest
+			if s.Shell == nil || ssh.Unmarshal(req.Payload, &p) != nil {
+				req.Reply(false, nil)
+				continue
+			}
+			sess.pty = &p
+			req.Reply(true, nil)
+		case "exec", "shell":
+			var payload struct{ Command string }
+			if req.Type == "exec" && ssh.Unmarshal(req.Payload, &payload) != nil ||
+				req.Type == "shell" && s.Shell == nil {
+				req.Reply(false, nil)
+				continue
+			}
+			req.Reply(true, nil)
+			go s.laterRequests(reqs, sess.size)
+			var code int
+			if req.Type == "shell" {
+				s.logf("shell %q (pty %v)", s.Shell, sess.pty != nil)
+				code = s.runShell(ctx, ch, sess)
+				s.logf("shell exit %d", code)
+			} else {
+				code = s.exec(ctx, ch, payload.Command)
+			}
+			ch.CloseWrite()
+			status := struct{ Status uint32 }{uint32(code)}
+			ch.SendRequest("exit-status", false, ssh.Marshal(&status))
+			return
+		default:
 			req.Reply(false, nil)
+		}
+	}
+}
+
+// laterRequests answers a running session's requests: window changes go
+// to its pty, anything else is refused.
+func (s *Server) laterRequests(reqs <-chan *ssh.Request, size chan<- windowChange) {
+	for req := range reqs {
+		var wc windowChange
+		if req.Type == "window-change" && ssh.Unmarshal(req.Payload, &wc) == nil {
+			select {
+			case size <- wc:
+			default: // a burst of resizes: the last ones win later
+			}
+			req.Reply(true, nil)
 			continue
 		}
-		var payload struct{ Command string }
-		if err := ssh.Unmarshal(req.Payload, &payload); err != nil {
-			req.Reply(false, nil)
-			continue
-		}
-		req.Reply(true, nil)
-		go ssh.DiscardRequests(reqs)
-		code := s.exec(ctx, ch, payload.Command)
-		ch.CloseWrite()
-		status := struct{ Status uint32 }{uint32(code)}
-		ch.SendRequest("exit-status", false, ssh.Marshal(&status))
-		return
+		req.Reply(false, nil)
 	}
 }
 
@@ -146,6 +195,9 @@ func (s *Server) exec(ctx context.Context, ch ssh.Channel, command string) int {
 		return 127
 	}
 	s.logf("exec %q", argv)
+	if argv[0] == PutCommand {
+		return put(argv, ch, ch.Stderr())
+	}
 	run := s.Run
 	if run == nil {
 		run = ExecRun
@@ -163,18 +215,5 @@ func ExecRun(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr
 	// A client that never closes its stdin must not keep the session open
 	// after the command has exited.
 	cmd.WaitDelay = 2 * time.Second
-	err := cmd.Run()
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &exitErr):
-		if exitErr.ExitCode() < 0 {
-			return 128 + 9
-		}
-		return exitErr.ExitCode()
-	default:
-		fmt.Fprintln(stderr, err)
-		return 127
-	}
+	return exitCode(cmd.Run(), stderr)
 }

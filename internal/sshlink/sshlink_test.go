@@ -26,6 +26,12 @@ type fixture struct {
 // and stops it when the test ends.
 func startServer(t *testing.T, run RunFunc) *fixture {
 	t.Helper()
+	return startShellServer(t, run, nil)
+}
+
+// startShellServer is startServer with shell as the server's Shell.
+func startShellServer(t *testing.T, run RunFunc, shell []string) *fixture {
+	t.Helper()
 	dir := t.TempDir()
 	host, err := GenerateKey(filepath.Join(dir, "host"), "host")
 	if err != nil {
@@ -44,7 +50,7 @@ func startServer(t *testing.T, run RunFunc) *fixture {
 	srv := &Server{HostKey: host.Signer, Authorized: []ssh.PublicKey{client.Public()}, Run: func(ctx context.Context, argv []string, in io.Reader, out, errw io.Writer) int {
 		f.argvs <- argv
 		return run(ctx, argv, in, out, errw)
-	}}
+	}, Shell: shell}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()

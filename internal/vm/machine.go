@@ -55,7 +55,14 @@ func Start(ctx context.Context, o Options, log *slog.Logger) (*Machine, error) {
 	if err := preflight(o, argv[0]); err != nil {
 		return nil, fmt.Errorf("start qemu: %w", err)
 	}
-	return startMachine(ctx, argv, o.QMPSocket, log)
+	var out *os.File
+	if o.Detach {
+		if out, err = os.OpenFile(o.OutputLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
+			return nil, fmt.Errorf("start qemu: %w", err)
+		}
+		defer out.Close() // QEMU holds its own copy
+	}
+	return startMachineOut(ctx, argv, o.QMPSocket, log, out)
 }
 
 // preflight catches mistakes QEMU would report less clearly, and removes a
@@ -99,11 +106,16 @@ func removeStaleSocket(path string) error {
 
 // startMachine runs argv (a full QEMU command line with -qmp on qmpPath).
 func startMachine(ctx context.Context, argv []string, qmpPath string, log *slog.Logger) (*Machine, error) {
+	return startMachineOut(ctx, argv, qmpPath, log, nil)
+}
+
+// startMachineOut is startMachine; detached is startProcOut's.
+func startMachineOut(ctx context.Context, argv []string, qmpPath string, log *slog.Logger, detached *os.File) (*Machine, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log.Info("starting qemu", "cmd", kproc.Quote(argv))
-	p, err := startProc(ctx, argv)
+	p, err := startProcOut(ctx, argv, detached)
 	if err != nil {
 		return nil, fmt.Errorf("start qemu: %w", err)
 	}
@@ -179,6 +191,24 @@ func (m *Machine) shutdown() error {
 	m.bg.Wait() // handshakes given up on end now that QEMU is gone
 	m.log.Info("qemu stopped", "exit", m.p.err)
 	return removeStaleSocket(m.qmpPath)
+}
+
+// Release gives QEMU up without stopping it: a guest kept up after the run
+// (started with Options.Detach, so it outlives this process). The context
+// given to Start no longer kills it, the QMP connection is closed and Close
+// does nothing more; the caller has recorded the pid for whoever stops it.
+func (m *Machine) Release() {
+	m.closeOnce.Do(func() {
+		m.p.stopAfterFunc()
+		m.sem <- struct{}{}
+		m.closed = true
+		if m.conn != nil {
+			m.conn.close()
+			m.conn = nil
+		}
+		<-m.sem
+		m.log.Info("qemu released: it keeps running", "pid", m.p.pid)
+	})
 }
 
 // Kill sends SIGKILL to QEMU's process group at once, without asking over

@@ -52,6 +52,14 @@ type Options struct {
 	QMPSocket  string // unix socket path QEMU listens on for QMP; required
 	ConsoleLog string // file that receives the serial console; required
 
+	// GDBPort, when set, starts QEMU's gdb stub on 127.0.0.1:GDBPort (the
+	// guest runs on; a debugger that connects stops it).
+	GDBPort int
+	// Detach lets QEMU outlive this process (a guest kept up after the
+	// run): no parent-death signal; its own output goes to OutputLog.
+	Detach    bool
+	OutputLog string
+
 	ExtraArgs []string // appended verbatim after everything else
 }
 
@@ -81,6 +89,9 @@ func (o Options) Argv() ([]string, error) {
 		"-device", "virtio-net-pci,netdev=net0",
 		"-device", "virtio-rng-pci",
 	)
+	if o.GDBPort != 0 {
+		argv = append(argv, "-gdb", fmt.Sprintf("tcp:127.0.0.1:%d", o.GDBPort))
+	}
 	return append(argv, o.ExtraArgs...), nil
 }
 
@@ -131,6 +142,12 @@ func (o Options) validate() error {
 			o.QMPSocket, len(o.QMPSocket), maxSocketPath)
 	case o.ConsoleLog == "":
 		return bad("ConsoleLog", "empty: set a file path for the serial console")
+	case o.GDBPort < 0 || o.GDBPort > 65535:
+		return bad("GDBPort", "%d is not a TCP port: use 1-65535 (or 0 for no gdb stub)", o.GDBPort)
+	case o.GDBPort != 0 && o.GDBPort == o.SSHPort:
+		return bad("GDBPort", "%d is the SSH forward's port too: pick another free port", o.GDBPort)
+	case o.Detach && o.OutputLog == "":
+		return bad("OutputLog", "empty with Detach: a detached QEMU needs a file for its own output")
 	}
 	for _, w := range o.Append {
 		if w == "" || strings.ContainsAny(w, " \t\n\"") {

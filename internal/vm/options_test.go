@@ -71,6 +71,14 @@ func TestArgvVariants(t *testing.T) {
 			"-qmp", "unix:/a,,b/q.sock,server=on,wait=off"}, nil},
 		{"no append words", func(o *Options) { o.Append = nil },
 			[]string{"-append", "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 oops=panic"}, nil},
+		{"gdb stub on loopback", func(o *Options) { o.GDBPort = 1234; o.ExtraArgs = []string{"-S"} },
+			[]string{"-gdb", "tcp:127.0.0.1:1234", "-S"}, nil},
+		{"no gdb stub by default", func(o *Options) {},
+			[]string{"-device", "virtio-rng-pci"}, []string{"-gdb"}},
+		{"user qemu args come last", func(o *Options) { o.ExtraArgs = []string{"-device", "pvpanic", "-S"} },
+			[]string{"-device", "pvpanic", "-S"}, nil},
+		{"detach changes no argv", func(o *Options) { o.Detach, o.OutputLog = true, "/tmp/q.log" },
+			[]string{"-device", "virtio-rng-pci"}, []string{"/tmp/q.log"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,6 +119,9 @@ func TestArgvErrors(t *testing.T) {
 		{"append word with space", func(o *Options) { o.Append = []string{"a b"} }, "Append"},
 		{"empty append word", func(o *Options) { o.Append = []string{""} }, "Append"},
 		{"append word with quote", func(o *Options) { o.Append = []string{`x="y`} }, "Append"},
+		{"gdb port too big", func(o *Options) { o.GDBPort = 70000 }, "GDBPort"},
+		{"gdb port is the ssh port", func(o *Options) { o.GDBPort = o.SSHPort }, "GDBPort"},
+		{"detach without output log", func(o *Options) { o.Detach = true }, "OutputLog"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

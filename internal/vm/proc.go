@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -40,6 +41,12 @@ type proc struct {
 // startProc starts argv in a new process group with Pdeathsig=SIGKILL, so it
 // dies if this process does. Cancelling ctx kills the whole group.
 func startProc(ctx context.Context, argv []string) (*proc, error) {
+	return startProcOut(ctx, argv, nil)
+}
+
+// startProcOut is startProc; a non-nil detached file makes the process
+// able to outlive this one (no Pdeathsig) and takes its output.
+func startProcOut(ctx context.Context, argv []string, detached *os.File) (*proc, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("start process: empty argv")
 	}
@@ -52,6 +59,10 @@ func startProc(ctx context.Context, argv []string) (*proc, error) {
 	// Pdeathsig fires when the thread that forked exits; Go keeps its
 	// threads unless a goroutine exits while locked to one, which we never do.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if detached != nil {
+		cmd.Stdout, cmd.Stderr = detached, detached
+		cmd.SysProcAttr.Pdeathsig = 0
+	}
 	cmd.WaitDelay = waitDelay
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)

@@ -21,6 +21,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"syscall"
 
 	"github.com/kcovlab/kcovlab/internal/kcov"
@@ -34,7 +35,50 @@ const (
 	rounds = 20
 )
 
-func main() { scenarios.Main("unique", measure) }
+func main() {
+	if len(os.Args) == 2 && os.Args[1] == "-probe" {
+		os.Exit(probe())
+	}
+	scenarios.Main("unique", measure)
+}
+
+// probe prints the kernel class KCOV_UNIQUE_ENABLE's answer tells
+// (unique, nounique or unpatched) for a kernel whose .config the host does
+// not have (run --kernel-image); it exits 1 when it cannot tell.
+func probe() int {
+	var class string
+	var perr error
+	kcov.OnNewThread(func() {
+		d, err := kcov.OpenMapped(bufWords, true)
+		if err != nil {
+			perr = err
+			return
+		}
+		defer d.Close()
+		err = d.EnableUnique(bitmapWords)
+		switch errnoOf(err) {
+		case 0:
+			if err != nil {
+				perr = err
+				return
+			}
+			class = "unique"
+			d.Disable()
+		case kcov.ENOTSUPP:
+			class = "nounique"
+		case syscall.ENOTTY:
+			class = "unpatched"
+		default:
+			perr = err
+		}
+	})
+	if perr != nil {
+		fmt.Fprintln(os.Stderr, "probe:", perr)
+		return 1
+	}
+	fmt.Println(class)
+	return 0
+}
 
 func measure(o *scenarios.Outcome, kernel string) error {
 	want, ok := map[string]syscall.Errno{"unique": 0, "nounique": kcov.ENOTSUPP, "unpatched": syscall.ENOTTY}[kernel]
