@@ -29,7 +29,7 @@ type guest struct {
 	during string
 	// syms symbolizes a crash's report (nil: raw addresses stay).
 	syms func() crash.Symbols
-	port   int // the SSH forward's host port
+	port int // the SSH forward's host port
 }
 
 // boot runs the scenarios: the ordinary ones in one VM, then each scenario
