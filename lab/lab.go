@@ -89,7 +89,7 @@ type Options struct {
 	QEMU     string
 	CPUs     int // [2]
 	MemoryMB int // [1024]
-	// Jobs for make [number of CPUs].
+	// Jobs for make (--make-jobs) [number of CPUs].
 	Jobs int
 	// BootTimeout bounds boot-to-SSH [3m under TCG, 1m under KVM].
 	BootTimeout time.Duration
@@ -100,6 +100,11 @@ type Options struct {
 	Out io.Writer
 	// Color colours the summary's verdicts (set it when Out is a terminal).
 	Color bool
+	// AfterKernel, when set, is called once the kernel stage ends, with
+	// its error (nil: built or found in the cache), before anything else
+	// happens. A pool of runs (package runs) frees its build slot there and
+	// waits for a VM slot. Its error ends the run.
+	AfterKernel func(ctx context.Context, kernelErr error) error
 }
 
 // Run does one whole run and returns its result, which is also written to

@@ -77,7 +77,13 @@ func (r *run) do(ctx context.Context) (*results.Result, error) {
 }
 
 func (r *run) stages(ctx context.Context) error {
-	if err := r.timed("kernel", func() error { return r.buildKernel(ctx) }); err != nil {
+	err := r.timed("kernel", func() error { return r.buildKernel(ctx) })
+	if r.opts.AfterKernel != nil {
+		if herr := r.opts.AfterKernel(ctx, err); err == nil {
+			err = herr
+		}
+	}
+	if err != nil {
 		return err
 	}
 	if err := r.timed("image", func() error { return r.buildImage(ctx) }); err != nil {
