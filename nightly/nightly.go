@@ -7,7 +7,7 @@
 // another verb, nor reach QEMU, SSH, the guest image or the kernel build.
 //
 // Host needs: those of lab.Run. The real nightly is the e2e suite (make
-// e2e); go test -short ./nightly/ has nothing to boot.
+// e2e); go test -short ./nightly/ runs it on a fake lab (runs/runstest).
 package nightly
 
 import (
@@ -35,6 +35,12 @@ type Options struct {
 	Kernels []string
 	// Tolerance is the relative change of a metric that counts as moved [0.10].
 	Tolerance float64
+	// Parallel is how many kernels' runs boot at once (--jobs) [1].
+	Parallel int
+
+	// run and built stand in for lab.Run and lab.Built in tests.
+	run   runs.RunFunc
+	built func(context.Context, lab.Options) (bool, error)
 }
 
 // Result is what a nightly leaves in its dated directory.
@@ -77,7 +83,7 @@ func Nightly(ctx context.Context, no Options) (*Result, error) {
 		o.Kernel, o.ResultsDir = k, nr.Dir
 		reqs = append(reqs, runs.Request{Label: k, Options: o})
 	}
-	b := runs.Batch{
+	b := runs.Batch{Parallel: no.Parallel, Run: no.run, Built: no.built,
 		Start: func(_ int, req runs.Request) { no.Log.Info("nightly: kernel", "name", req.Label) },
 		Done: func(out runs.Outcome) error {
 			if out.Result != nil {

@@ -29,6 +29,7 @@ func cmdAsk(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&ao.Runs, "runs", 0, "runs per kernel where the recipe repeats runs (default: the recipe's)")
 	kernels := fs.String("kernels", "", "comma-separated kernels replacing the recipe's, in its order")
 	verbose := commonFlags(fs, &ao.Options, stderr)
+	jobs := poolFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, askUsage)
 		fs.PrintDefaults()
@@ -45,6 +46,9 @@ func cmdAsk(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kcovlab ask: one recipe at a time, got %q\n", pos)
 		return exitUsage
 	}
+	if !checkPool("ask", *jobs, stderr) {
+		return exitUsage
+	}
 	if ao.Runs < 0 {
 		fmt.Fprintf(stderr, "kcovlab ask: --runs %d: want 1 or more\n", ao.Runs)
 		return exitUsage
@@ -56,6 +60,7 @@ func cmdAsk(args []string, stdout, stderr io.Writer) int {
 	ao.Log, ao.Out = newLogger(stderr, *verbose), stdout
 	ctx, in := withInterrupts(stderr)
 	defer in.stop()
+	ao.Parallel = poolSize(ctx, *jobs, ao.Options, ao.Log)
 	_, err = ask.Ask(ctx, ao)
 	return in.code(exitCode(err, stderr))
 }

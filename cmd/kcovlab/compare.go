@@ -36,6 +36,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	scen := fs.String("scenario", "smoke", "comma-separated scenarios every run runs (see: kcovlab scenarios)")
 	fs.IntVar(&co.Runs, "runs", 5, "runs per kernel, each a fresh boot (4 or more for a p-value below 0.05)")
 	verbose := commonFlags(fs, &co.Options, stderr)
+	jobs := poolFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, compareUsage)
 		fs.PrintDefaults()
@@ -54,12 +55,13 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	}
 	co.KernelA, co.KernelB = kernels[0], kernels[1]
 	co.Scenarios = strings.Split(*scen, ",")
-	if !checkCommon("compare", &co.Options, stderr) {
+	if !checkCommon("compare", &co.Options, stderr) || !checkPool("compare", *jobs, stderr) {
 		return exitUsage
 	}
 	co.Log, co.Out, co.Color = newLogger(stderr, *verbose), stdout, isTerminal(stdout)
 	ctx, in := withInterrupts(stderr)
 	defer in.stop()
+	co.Parallel = poolSize(ctx, *jobs, co.Options, co.Log)
 	_, err = compare.Compare(ctx, co)
 	return in.code(exitCode(err, stderr))
 }

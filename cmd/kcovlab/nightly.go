@@ -15,7 +15,8 @@ func cmdNightly(args []string, stdout, stderr io.Writer) int {
 	scen := fs.String("scenario", "", "comma-separated scenarios (default: all)")
 	fs.Float64Var(&no.Tolerance, "tolerance", 0.10, "relative change of a metric that counts as moved")
 	verbose := commonFlags(fs, &no.Options, stderr)
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+	jobs := poolFlag(fs)
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || !checkPool("nightly", *jobs, stderr) {
 		return exitUsage
 	}
 	if *kernels != "" {
@@ -30,6 +31,7 @@ func cmdNightly(args []string, stdout, stderr io.Writer) int {
 	no.Log, no.Out, no.Color = newLogger(stderr, *verbose), stdout, isTerminal(stdout)
 	ctx, in := withInterrupts(stderr)
 	defer in.stop()
+	no.Parallel = poolSize(ctx, *jobs, no.Options, no.Log)
 	_, err := nightly.Nightly(ctx, no)
 	return in.code(exitCode(err, stderr))
 }
