@@ -1,7 +1,9 @@
 package runs
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"strings"
 	"sync"
 
@@ -57,6 +59,7 @@ type pool struct {
 	stopped  bool
 	stopErr  error // Done's error that stopped the batch
 	outs     []*Outcome
+	held     []*bytes.Buffer // each run's Out, printed at its delivery
 	next     int        // the next outcome Done gets
 	done     []Outcome  // what Done got, in request order
 	doneMu   sync.Mutex // serialises Done
@@ -78,7 +81,7 @@ func (b Batch) doPool(ctx context.Context, reqs []Request, run RunFunc) ([]Outco
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := &pool{b: b, reqs: reqs, run: run, changed: make(chan struct{}), kernels: map[string]*kernelState{},
-		waiting: make([]bool, len(reqs)), started: make([]bool, len(reqs)), building: -1, outs: make([]*Outcome, len(reqs)), stopRuns: cancel}
+		held: make([]*bytes.Buffer, len(reqs)), waiting: make([]bool, len(reqs)), started: make([]bool, len(reqs)), building: -1, outs: make([]*Outcome, len(reqs)), stopRuns: cancel}
 	built := b.Built
 	if built == nil {
 		built = lab.Built
@@ -125,6 +128,15 @@ func (p *pool) work(ctx context.Context, i int) {
 		return
 	}
 	opts := req.Options
+	// Runs at once: each one's log lines name it, and its summary is
+	// held back and printed with its outcome, in request order.
+	if opts.Log != nil {
+		opts.Log = opts.Log.With("run", req.Label)
+	}
+	if opts.Out != nil && opts.Out != io.Discard {
+		p.held[i] = &bytes.Buffer{}
+		opts.Out = p.held[i]
+	}
 	holdsVM := r == roleVM
 	if r == roleBuild {
 		next := opts.AfterKernel
@@ -282,8 +294,12 @@ func (p *pool) deliver(i int, o Outcome) {
 			return
 		}
 		o := *p.outs[p.next]
+		held := p.held[p.next]
 		p.next++
 		p.mu.Unlock()
+		if held != nil {
+			o.Options.Out.Write(held.Bytes())
+		}
 		p.done = append(p.done, o)
 		if p.b.Done == nil {
 			continue
@@ -304,9 +320,12 @@ func (p *pool) deliver(i int, o Outcome) {
 // the requests that never ran. Cancellation wins over Done's error.
 func (p *pool) finish(ctx context.Context) ([]Outcome, error) {
 	if p.stopErr == nil {
-		for _, o := range p.outs[p.next:] {
+		for i, o := range p.outs[p.next:] {
 			if o == nil {
 				continue
+			}
+			if held := p.held[p.next+i]; held != nil {
+				o.Options.Out.Write(held.Bytes())
 			}
 			p.done = append(p.done, *o)
 			if p.b.Done != nil {

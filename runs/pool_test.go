@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -331,5 +332,33 @@ func TestDefaultParallel(t *testing.T) {
 			t.Errorf("DefaultParallel(%d cores, %d vCPUs, %s, building %v) = %d (%s), want %d",
 				tt.cores, tt.cpus, tt.accel, tt.building, got, why, tt.want)
 		}
+	}
+}
+
+// Runs at once print their summaries whole and in request order, however
+// they end.
+func TestPoolHoldsOutput(t *testing.T) {
+	var out bytes.Buffer
+	second := make(chan struct{})
+	run := func(_ context.Context, o lab.Options) (*results.Result, error) {
+		if o.Kernel == "a" {
+			<-second // a ends after b
+		}
+		fmt.Fprintf(o.Out, "%s: line 1\n", o.Kernel)
+		fmt.Fprintf(o.Out, "%s: line 2\n", o.Kernel)
+		if o.Kernel == "b" {
+			close(second)
+		}
+		return ok(o.Kernel, 0)
+	}
+	reqs := requests("a", "b")
+	for i := range reqs {
+		reqs[i].Options.Out = &out
+	}
+	if _, err := (Batch{Run: run, Parallel: 2, Built: allBuilt()}).Do(context.Background(), reqs); err != nil {
+		t.Fatal(err)
+	}
+	if want := "a: line 1\na: line 2\nb: line 1\nb: line 2\n"; out.String() != want {
+		t.Errorf("output\n%s\nwant\n%s", out.String(), want)
 	}
 }
