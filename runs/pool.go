@@ -60,9 +60,9 @@ type pool struct {
 	stopErr  error // Done's error that stopped the batch
 	outs     []*Outcome
 	held     []*bytes.Buffer // each run's Out, printed at its delivery
-	next     int        // the next outcome Done gets
-	done     []Outcome  // what Done got, in request order
-	doneMu   sync.Mutex // serialises Done
+	next     int             // the next outcome Done gets
+	done     []Outcome       // what Done got, in request order
+	doneMu   sync.Mutex      // serialises Done
 	stopRuns context.CancelFunc
 }
 
