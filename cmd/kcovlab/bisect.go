@@ -24,6 +24,7 @@ const exitUndecided = 1
 // a function that finishes the options once the flags are parsed.
 func bisectFlags(fs *flag.FlagSet, bo *bisect.Options, stderr io.Writer) (verbose *bool, finish func() error) {
 	verbose = commonFlags(fs, &bo.Options, stderr)
+	jobs := poolFlag(fs)
 	fs.StringVar(&bo.Scenario, "scenario", "", "the scenario that judges each commit (kcovlab scenarios lists them)")
 	fs.StringVar(&bo.Check, "check", "", "judge on a metric of the scenario instead of its verdict: METRIC OP NUMBER, e.g. 'errno==0'")
 	fs.IntVar(&bo.Runs, "runs", 1, "runs per commit; a commit takes its runs' majority (a tie is a skip)")
@@ -33,6 +34,10 @@ func bisectFlags(fs *flag.FlagSet, bo *bisect.Options, stderr io.Writer) (verbos
 	onBoot := fs.String("on-boot-error", "skip", "verdict on a kernel that does not boot: skip, bad, good or abort")
 	onCrash := fs.String("on-crash", "bad", "verdict on a kernel that crashes in the scenario: skip, bad, good or abort")
 	return verbose, func() error {
+		if *jobs < 0 {
+			return fmt.Errorf("--jobs %d: want 1 or more runs at once (or 0 for the host's default)", *jobs)
+		}
+		bo.Parallel = *jobs // 0 until bisectPool sizes it
 		if *fragments != "" {
 			bo.Fragments = strings.Split(*fragments, ",")
 		}
@@ -77,6 +82,7 @@ func cmdBisect(args []string, stdout, stderr io.Writer, runner labRunner) int {
 	if *dryRun {
 		return in.code(listBisectKernels(ctx, bo, stdout, stderr))
 	}
+	bisectPool(ctx, &bo)
 	_, err := bisect.Bisect(ctx, bo)
 	switch {
 	case err == nil:
@@ -88,6 +94,14 @@ func cmdBisect(args []string, stdout, stderr io.Writer, runner labRunner) int {
 		return exitUsage
 	}
 	return in.code(exitCode(err, stderr))
+}
+
+// bisectPool sizes the pool of a step's runs (--jobs, or the host's
+// default when a step makes more than one run).
+func bisectPool(ctx context.Context, bo *bisect.Options) {
+	if bo.Runs > 1 {
+		bo.Parallel = poolSize(ctx, bo.Parallel, bo.Options, bo.Log)
+	}
 }
 
 func listBisectKernels(ctx context.Context, bo bisect.Options, stdout, stderr io.Writer) int {
