@@ -1,8 +1,7 @@
 // Package runs runs many runs: a list of run requests in, one outcome per
 // request out, in the order of the requests. It is the one piece the verbs
-// compare, nightly, ask and bisect use to ask the core for runs (mutants
-// still makes its own, through lab.Run), and AB is the interleaved
-// two-kernel schedule that compare and ask share.
+// compare, nightly, ask, bisect and mutants use to ask the core for runs,
+// and AB is the interleaved two-kernel schedule that compare and ask share.
 //
 // It owns the order runs are made in, how many go at once (Batch.Parallel:
 // a local pool of VMs, with one kernel build at a time) and when a list
