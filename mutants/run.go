@@ -40,7 +40,7 @@ type Options struct {
 	Run runs.RunFunc
 	// built stands in for lab.Built in tests.
 	built func(context.Context, lab.Options) (bool, error)
-	Log *slog.Logger
+	Log   *slog.Logger
 	// Out receives the table [discarded].
 	Out io.Writer
 }
