@@ -603,8 +603,13 @@ func TestBisectStepRunsAtOnce(t *testing.T) {
 		mu.Unlock()
 		select {
 		case <-all:
-		case <-time.After(5 * time.Second):
+		case <-time.After(5 * time.Second): // one at a time: never all three
 		}
+		defer func() {
+			mu.Lock()
+			in--
+			mu.Unlock()
+		}()
 		return f.run(ctx, o)
 	}
 	st, err := StepAt(context.Background(), bo)

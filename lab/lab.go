@@ -16,6 +16,9 @@
 //     UsageError, UnknownKernelError, ErrScenarioFailed,
 //     ErrNothingChecked, and ErrorKind, the name result.json gives them;
 //     FindCrash and GuiltyFrame read a crash off the console;
+//   - what a pool of runs sizes itself from: Accelerator (the accelerator
+//     runs would use) and BuildRunning (a build holds the cores); and
+//     Options.AfterKernel, where a pool frees its build slot;
 //   - small helpers and constants of the command: DefaultCacheDir,
 //     CheckCacheDir, FindModuleDir, MutantName, SelftestID, MinMemoryMB,
 //     FaultPortEnv, Version.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/lab"
@@ -27,7 +28,10 @@ func TestNightlyPoolKeepsKernelOrder(t *testing.T) {
 		},
 		Hold: func(_ context.Context, o lab.Options) {
 			if next, ok := after[o.Kernel]; ok {
-				<-ended[next]
+				select {
+				case <-ended[next]:
+				case <-time.After(5 * time.Second): // one at a time: the next never ran
+				}
 			}
 			close(ended[o.Kernel])
 		},

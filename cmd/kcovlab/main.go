@@ -56,6 +56,10 @@ usage:
   kcovlab version         the version (module, VCS revision, -dirty), as result.json records it
   kcovlab help [CMD]      this text, or CMD's usage (as CMD --help)
 
+nightly, compare, ask, bisect (--runs N) and mutants boot --jobs N VMs at once
+(default: from the host's cores and --cpus; 1 while a kernel build runs);
+--make-jobs is make's -j
+
 exit codes: 0 all scenarios passed, 1 a scenario failed, 2 usage error,
             3 the lab could not finish (kernel build, boot, missing host tool);
             130 stopped by SIGINT, 143 by SIGTERM (a second one exits at once);
