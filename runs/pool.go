@@ -2,7 +2,9 @@ package runs
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"sync"
@@ -25,6 +27,9 @@ import (
 //     in request order but for those waiting on a build;
 //   - outcomes reach Done in request order; a request whose kernel did not
 //     build gets that error without a run of its own.
+
+// errStopped ends a run that built its kernel after the batch stopped.
+var errStopped = errors.New("the batch of runs stopped")
 
 // role is what a request was let do.
 type role int
@@ -144,7 +149,7 @@ func (p *pool) work(ctx context.Context, i int) {
 			p.kernelReady(ctx, i, kerr)
 			if kerr == nil {
 				if p.acquire(ctx, i) != roleVM {
-					return context.Cause(ctx)
+					return cmp.Or(context.Cause(ctx), errStopped)
 				}
 				holdsVM = true
 			}
