@@ -10,11 +10,13 @@ import (
 
 // TCGOvercommit is how many guest vCPUs a host core carries under TCG. A
 // TCG guest has one host thread per vCPU (MTTCG), but a run's guest spends
-// much of its time waiting (firmware, SSH, the host's judging): four runs
-// of two vCPUs each on two cores finished smoke+ioctl in 15.4 s against
-// ~36 s one after another. Twice as many vCPUs as cores keeps most of that
-// gain and the boot times within their limits.
-const TCGOvercommit = 2
+// much of its time waiting (firmware, SSH, the host's judging). Measured on
+// 2 cores with 2-vCPU guests (compare vanilla v2 --runs 4 --scenario
+// smoke,ioctl, 8 runs, load average 16-23 from another build): --jobs 2
+// 103 s, 4 75 s, 8 70 s, with boots of up to 41 s at 4 and 59 s at 8
+// against a 3 min limit. Four vCPUs per core takes most of the gain and
+// keeps boots well inside the limit.
+const TCGOvercommit = 4
 
 // DefaultParallel is how many runs boot at once by default on a host with
 // cores CPUs, for guests of cpus vCPUs under accel ("kvm" or "tcg"), and

@@ -316,10 +316,11 @@ func TestDefaultParallel(t *testing.T) {
 		building    bool
 		want        int
 	}{
-		{2, 2, "tcg", false, 2},
+		{2, 2, "tcg", false, 4},
 		{2, 2, "tcg", true, 1},
-		{2, 1, "tcg", false, 4},
+		{2, 1, "tcg", false, 8},
 		{1, 4, "tcg", false, 1},
+		{1, 8, "tcg", false, 1},
 		{4, 2, "kvm", false, 2},
 		{4, 2, "kvm", true, 1},
 		{2, 4, "kvm", false, 1},
