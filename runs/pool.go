@@ -85,8 +85,11 @@ func (b Batch) doPool(ctx context.Context, reqs []Request, run RunFunc) ([]Outco
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p := &pool{b: b, reqs: reqs, run: run, changed: make(chan struct{}), kernels: map[string]*kernelState{},
-		held: make([]*bytes.Buffer, len(reqs)), waiting: make([]bool, len(reqs)), started: make([]bool, len(reqs)), building: -1, outs: make([]*Outcome, len(reqs)), stopRuns: cancel}
+	n := len(reqs)
+	p := &pool{b: b, reqs: reqs, run: run, stopRuns: cancel, building: -1,
+		changed: make(chan struct{}), kernels: map[string]*kernelState{},
+		waiting: make([]bool, n), started: make([]bool, n),
+		outs: make([]*Outcome, n), held: make([]*bytes.Buffer, n)}
 	built := b.Built
 	if built == nil {
 		built = lab.Built
