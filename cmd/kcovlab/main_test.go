@@ -43,6 +43,12 @@ func TestCommandLine(t *testing.T) {
 		{"help lists bisect", []string{"help"}, exitPass, "kcovlab bisect-step", ""},
 		{"bisect-tree without dir", []string{"bisect-tree", "--series", "v2"}, exitUsage, "", "directory to create"},
 		{"bisect-tree bad exclude", []string{"bisect-tree", "--exclude", "x", "/tmp/x"}, exitUsage, "", "--exclude"},
+		{"nightly negative jobs", []string{"nightly", "--jobs", "-1"}, exitUsage, "", "--jobs -1"},
+		{"compare negative jobs", []string{"compare", "vanilla", "v2", "--jobs", "-2"}, exitUsage, "", "--jobs -2"},
+		{"mutants negative jobs", []string{"mutants", "--jobs", "-1"}, exitUsage, "", "--jobs -1"},
+		{"bench without a benchmark", []string{"bench"}, exitUsage, "", "benchmarks:"},
+		{"bench unknown benchmark", []string{"bench", "boot2"}, exitUsage, "", `unknown benchmark "boot2"`},
+		{"bench pool negative jobs", []string{"bench", "pool", "--jobs", "-1"}, exitUsage, "", "--jobs -1"},
 		{"bisect without tree", []string{"bisect", "--src", "../..", "--scenario", "unique"}, exitUsage, "", "--kernel-src"},
 	}
 	for _, tt := range tests {
