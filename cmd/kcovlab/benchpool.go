@@ -131,8 +131,11 @@ func cmdBenchPool(args []string, stdout, stderr io.Writer) int {
 
 // run makes one nightly per --jobs value, one after another, each into
 // its own results root under b.Dir, and compares them. A nightly whose
-// scenarios failed is still measured; a cancellation stops the benchmark.
+// scenarios failed is still measured; a cancellation stops the benchmark;
+// a nightly that did not finish every kernel makes the times not
+// comparable, which the error (an InfraError) says once both have run.
 func (b *poolBench) run(ctx context.Context, night nightlyFunc, o lab.Options, jobs []int) error {
+	var unfinished []string
 	for _, j := range jobs {
 		side := benchSide{Jobs: j, LoadBefore: loadavg()}
 		no := nightly.Options{Options: o, Kernels: b.Kernels, Parallel: j}
@@ -145,6 +148,9 @@ func (b *poolBench) run(ctx context.Context, night nightlyFunc, o lab.Options, j
 		if err != nil {
 			side.Error = err.Error()
 		}
+		if err != nil && !errors.Is(err, lab.ErrScenarioFailed) {
+			unfinished = append(unfinished, fmt.Sprintf("--jobs %d: %s", j, firstLineOf(err.Error())))
+		}
 		if nr != nil {
 			side.Dir, side.Verdicts = nr.Dir, verdictsOf(nr.Runs)
 		}
@@ -154,6 +160,9 @@ func (b *poolBench) run(ctx context.Context, night nightlyFunc, o lab.Options, j
 		}
 	}
 	b.compare()
+	if len(unfinished) > 0 {
+		return &lab.InfraError{Stage: "bench", Err: fmt.Errorf("a nightly did not finish, the wall times are not comparable (%s)", strings.Join(unfinished, "; "))}
+	}
 	return nil
 }
 

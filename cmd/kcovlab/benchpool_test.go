@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -65,11 +66,31 @@ func TestBenchPoolRun(t *testing.T) {
 	if !reflect.DeepEqual(b.Differ, []string{"v2 irqnoise: pass -> fail"}) {
 		t.Errorf("differ %v", b.Differ)
 	}
+	if b.Sides[1].Error != "" {
+		t.Errorf("a failed scenario is recorded as the side's error: %s", b.Sides[1].Error)
+	}
 	var out bytes.Buffer
 	b.text(&out)
 	for _, want := range []string{"--jobs 1 ", "--jobs 3 ", "ratio ", "verdicts differ: v2 irqnoise: pass -> fail"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// A nightly that did not finish a kernel makes the times incomparable:
+// both sides still run, and the benchmark's error says so.
+func TestBenchPoolUnfinished(t *testing.T) {
+	night := func(_ context.Context, no nightly.Options) (*nightly.Result, error) {
+		if no.Parallel > 1 {
+			return &nightly.Result{}, &lab.InfraError{Stage: "nightly", Err: errors.New("kernels that did not finish: vanilla")}
+		}
+		return &nightly.Result{}, lab.ErrScenarioFailed
+	}
+	b := &poolBench{Kernels: []string{"vanilla"}, Dir: t.TempDir()}
+	err := b.run(context.Background(), night, lab.Options{Log: slog.New(slog.DiscardHandler)}, []int{1, 2})
+	var ie *lab.InfraError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "--jobs 2: ") || len(b.Sides) != 2 {
+		t.Fatalf("err %v after %d sides, want an InfraError naming --jobs 2 after both", err, len(b.Sides))
 	}
 }

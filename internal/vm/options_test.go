@@ -34,7 +34,7 @@ func TestArgvFull(t *testing.T) {
 		"-smp", "1", "-m", "1024M",
 		"-kernel", "/k/bzImage",
 		"-initrd", "/k/initramfs.cpio",
-		"-append", "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 oops=panic nokaslr kcovlab.key=abc",
+		"-append", "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 oops=panic no_timer_check nokaslr kcovlab.key=abc",
 		"-chardev", "file,id=con,path=/out/console.log",
 		"-serial", "chardev:con",
 		"-qmp", "unix:/run/qmp.sock,server=on,wait=off",
@@ -70,7 +70,7 @@ func TestArgvVariants(t *testing.T) {
 		}, []string{"-chardev", "file,id=con,path=/a,,b/con.log", "-serial", "chardev:con",
 			"-qmp", "unix:/a,,b/q.sock,server=on,wait=off"}, nil},
 		{"no append words", func(o *Options) { o.Append = nil },
-			[]string{"-append", "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 oops=panic"}, nil},
+			[]string{"-append", "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 oops=panic no_timer_check"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
