@@ -6,7 +6,7 @@ KCOVLAB := bin/kcovlab
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
-.PHONY: help deps build run unit e2e e2e-full e2e-bisect faults mutants lint test clean
+.PHONY: help deps build run unit e2e e2e-full e2e-bisect faults mutants bench-pool lint test clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ mutants: deps build ## the mutation suite on v2: 13 known-bad kcov.c edits, each
 
 e2e-bisect: deps ## the series bisect acceptance alone (each step that builds is a kernel build)
 	KCOVLAB_E2E_FULL=1 KCOVLAB_E2E=1 $(GO) test -count=1 -timeout 180m -v -run TestBisectSeries ./e2e/
+
+bench-pool: deps build ## the pool's speed-up: a nightly of vanilla and v2 x every scenario (cached) with --jobs 1 and the default; BENCHFLAGS=--jobs 4
+	$(KCOVLAB) bench pool $(BENCHFLAGS)
 
 lint: ## gofmt, go vet, go mod tidy drift, staticcheck, actionlint (the workflows)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

@@ -44,6 +44,8 @@ type Options struct {
 	// Kernels replace the recipe's kernels, in the recipe's order (e.g.
 	// guard-size against vanilla when v2-nounique is not built).
 	Kernels []string
+	// Parallel is how many runs of a comparison boot at once (--jobs) [1].
+	Parallel int
 
 	// run does one run, compare one comparison and build one kernel
 	// [lab.Run, runs.AB, lab.BuildKernel]; tests replace them.
@@ -207,7 +209,7 @@ func (a *asker) runOnce(ctx context.Context, kernel string, scenarios ...string)
 
 // compareRuns runs two kernels interleaved and records both identities.
 func (a *asker) compareRuns(ctx context.Context, ka, kb string, scenarios ...string) (*runs.ABResult, error) {
-	co := runs.ABOptions{Options: a.runOpts(ka, scenarios...), KernelA: ka, KernelB: kb, Runs: a.runs, Run: a.opts.run}
+	co := runs.ABOptions{Options: a.runOpts(ka, scenarios...), KernelA: ka, KernelB: kb, Runs: a.runs, Parallel: a.opts.Parallel, Run: a.opts.run}
 	cr, err := a.opts.compare(ctx, co)
 	if cr == nil {
 		return nil, err

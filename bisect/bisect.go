@@ -63,6 +63,11 @@ type Options struct {
 	OnCrash Verdict
 	// Runner does one run [lab.Run]; tests pass a fake.
 	Runner func(ctx context.Context, o lab.Options) (*results.Result, error)
+	// Parallel is how many of a step's Runs boot at once (--jobs) [1].
+	Parallel int
+
+	// built stands in for lab.Built in tests.
+	built func(context.Context, lab.Options) (bool, error)
 
 	check *Check
 }

@@ -223,6 +223,43 @@ var bisectCases = []struct {
 				t.Errorf("flaky step: %+v", st)
 			}
 		}},
+	{name: "a step's runs at once (--jobs 3): the same split",
+		states: []string{"pass", "pass", "pass", "pass", "flaky", "pass", "fail", "fail", "fail", "fail"},
+		good:   0, bad: 9, first: 6, confidence: 2.0 / 3, opts: func(bo *Options) { bo.Runs, bo.Parallel = 3, 3 },
+		check: func(t *testing.T, rep *Report, h []string) {
+			st := stepOf(t, rep, h[4])
+			if st.Verdict != Good || st.Split != "2 good, 1 bad" || len(st.Runs) != 3 {
+				t.Errorf("flaky step on the pool: %+v", st)
+			}
+		}},
+	{name: "runs at once (--jobs 3): a commit that does not build is one skipped run",
+		states: []string{"pass", "pass", "pass", "pass", "build", "pass", "fail", "fail", "fail", "fail"},
+		good:   0, bad: 9, first: 6, confidence: 1, opts: func(bo *Options) { bo.Runs, bo.Parallel = 3, 3 },
+		check: func(t *testing.T, rep *Report, h []string) {
+			st := stepOf(t, rep, h[4])
+			if st.Verdict != Skip || len(st.Runs) != 1 || !st.KernelFailed {
+				t.Errorf("the non-building commit on the pool: %+v (want one run, skipped)", st)
+			}
+		}},
+	{name: "runs at once (--jobs 3): a run the lab broke is retried on its own",
+		states: append(repeat("pass infra-once", 6), repeat("fail", 4)...),
+		good:   0, bad: 9, first: 6, confidence: 1, opts: func(bo *Options) { bo.Runs, bo.Parallel = 3, 3 },
+		check: func(t *testing.T, rep *Report, h []string) {
+			retried := 0
+			for _, st := range rep.Steps {
+				for _, r := range st.Runs {
+					if r.Attempts > 1 {
+						retried++
+					}
+				}
+				if st.Verdict == Skip || len(st.Runs) != 3 {
+					t.Errorf("step %s: %+v", short(st.Commit), st)
+				}
+			}
+			if retried == 0 {
+				t.Error("no run was retried")
+			}
+		}},
 	{name: "a crash in the scenario is bad",
 		states: append(repeat("pass", 5), repeat("crash", 5)...), good: 0, bad: 9, first: 5, confidence: 1},
 	{name: "adjacent revisions: git knows without a step", states: []string{"pass", "fail"}, good: 0, bad: 1, first: 1, confidence: 1,
@@ -541,5 +578,45 @@ func TestBisectKernels(t *testing.T) {
 	}
 	if spec.Prepare != nil || spec.Source != src || spec.Selftest != "tools/testing/selftests/kcov/kcov_test.c" || len(spec.Fragments) != 3 || def.Name != "local" {
 		t.Errorf("local tree spec %+v (kernel %s): want the tree as it is, with the selftest and three fragments", spec, def.Name)
+	}
+}
+
+// A step's runs go through the pool at once with Parallel: all three are
+// in the lab together (a sequential step never has two).
+func TestBisectStepRunsAtOnce(t *testing.T) {
+	t.Parallel()
+	tree, _ := bisectRepo(t, "pass", "pass")
+	f := &fakeLab{}
+	var mu sync.Mutex
+	in, most := 0, 0
+	all := make(chan struct{})
+	bo := bisectOptions(t, tree, f)
+	bo.Runs, bo.Parallel = 3, 3
+	bo.built = func(context.Context, lab.Options) (bool, error) { return true, nil }
+	bo.Runner = func(ctx context.Context, o lab.Options) (*results.Result, error) {
+		mu.Lock()
+		in++
+		most = max(most, in)
+		if in == 3 {
+			close(all)
+		}
+		mu.Unlock()
+		select {
+		case <-all:
+		case <-time.After(5 * time.Second): // one at a time: never all three
+		}
+		defer func() {
+			mu.Lock()
+			in--
+			mu.Unlock()
+		}()
+		return f.run(ctx, o)
+	}
+	st, err := StepAt(context.Background(), bo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if most != 3 || st.Verdict != Good || len(st.Runs) != 3 {
+		t.Errorf("%d runs at once (want 3), step %+v", most, st)
 	}
 }

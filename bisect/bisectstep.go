@@ -120,13 +120,34 @@ func ExitCode(step *Step, err error, invert bool) int {
 
 // step runs the scenario Runs times on the tree as checked out and folds
 // the runs into a verdict. A kernel that did not build is not rebuilt for
-// the remaining runs.
+// the remaining runs. With Parallel above 1 the runs go through the pool
+// at once (the first one builds the kernel while the others wait for it);
+// a run the lab broke is then retried on its own.
 func (bo *Options) step(ctx context.Context, tree, commit, subject, dir string) (*Step, error) {
 	start := time.Now()
 	st := &Step{Commit: commit, Subject: subject}
 	defer func() { st.Seconds = time.Since(start).Seconds() }()
+	var first []runs.Outcome // the pool's first attempt of every run
+	if bo.Parallel > 1 && bo.Runs > 1 {
+		reqs := make([]runs.Request, bo.Runs)
+		for i := range reqs {
+			reqs[i] = runs.Request{Label: short(commit), Options: bo.runOptions(tree, dir)}
+		}
+		outs, err := runs.Batch{Run: bo.Runner, Parallel: bo.Parallel, Built: bo.built}.Do(ctx, reqs)
+		if err != nil {
+			return st, fmt.Errorf("commit %s: %w", short(commit), err)
+		}
+		first = outs
+	}
 	for i := 1; i <= bo.Runs; i++ {
-		out, res, err := bo.attempts(ctx, tree, commit, dir)
+		var out runOutcome
+		var res *results.Result
+		var err error
+		if first != nil {
+			out, res, err = bo.attempts(ctx, tree, commit, dir, &first[i-1])
+		} else {
+			out, res, err = bo.attempts(ctx, tree, commit, dir, nil)
+		}
 		if err != nil {
 			return st, err
 		}
@@ -149,17 +170,29 @@ type runOutcome struct {
 	noRerun bool  // the kernel did not build: running again cannot differ
 }
 
+// runOptions are the options of one run of the step's scenario on tree.
+func (bo *Options) runOptions(tree, dir string) lab.Options {
+	o := bo.Options
+	o.KernelSrc, o.Scenarios, o.ResultsDir, o.Out = tree, []string{bo.Scenario}, dir, io.Discard
+	return o
+}
+
 // attempts runs once, again after each failure of the lab itself (up to
-// Retries more times), and returns the run's outcome.
-func (bo *Options) attempts(ctx context.Context, tree, commit, dir string) (runOutcome, *results.Result, error) {
+// Retries more times), and returns the run's outcome. first, when set, is
+// the first attempt, already made by the pool.
+func (bo *Options) attempts(ctx context.Context, tree, commit, dir string, first *runs.Outcome) (runOutcome, *results.Result, error) {
 	var last string
 	for a := 1; a <= bo.Retries+1; a++ {
-		o := bo.Options
-		o.KernelSrc, o.Scenarios, o.ResultsDir, o.Out = tree, []string{bo.Scenario}, dir, io.Discard
 		var res *results.Result
-		outs, err := runs.Batch{Run: bo.Runner}.Do(ctx, []runs.Request{{Label: short(commit), Options: o}})
-		if len(outs) == 1 {
-			res, err = outs[0].Result, outs[0].Err
+		var err error
+		if a == 1 && first != nil {
+			res, err = first.Result, first.Err
+		} else {
+			outs, berr := runs.Batch{Run: bo.Runner}.Do(ctx, []runs.Request{{Label: short(commit), Options: bo.runOptions(tree, dir)}})
+			err = berr
+			if len(outs) == 1 {
+				res, err = outs[0].Result, outs[0].Err
+			}
 		}
 		c := bo.classify(ctx, commit, res, err)
 		c.Attempts = a

@@ -35,6 +35,8 @@ type Options struct {
 	KernelA, KernelB string
 	// Runs per kernel [5]. Below 4 no p-value can fall under 0.05.
 	Runs int
+	// Parallel is how many runs boot at once (--jobs) [1].
+	Parallel int
 
 	// run does one run [lab.Run]; tests replace it.
 	run runs.RunFunc
@@ -68,7 +70,7 @@ func Compare(ctx context.Context, co Options) (*Result, error) {
 	if out == nil {
 		out = io.Discard // lab.Options.Defaults' default
 	}
-	cr, err := runs.AB(ctx, runs.ABOptions{Options: co.Options, KernelA: co.KernelA, KernelB: co.KernelB, Runs: co.Runs, Run: co.run})
+	cr, err := runs.AB(ctx, runs.ABOptions{Options: co.Options, KernelA: co.KernelA, KernelB: co.KernelB, Runs: co.Runs, Parallel: co.Parallel, Run: co.run})
 	if cr == nil {
 		return nil, err
 	}

@@ -411,7 +411,7 @@ func faultRows(kernel string) []fault {
 	)
 	for _, bad := range []struct{ flag, value, msg string }{
 		{"--cpus", "0", "--cpus 0"}, {"--cpus", "-1", "--cpus -1"}, {"--memory", "1", "--memory 1"},
-		{"--jobs", "0", "--jobs 0"}, {"--boot-timeout", "-1s", "--boot-timeout -1s"},
+		{"--make-jobs", "0", "--make-jobs 0"}, {"--boot-timeout", "-1s", "--boot-timeout -1s"},
 		{"--scenario-timeout", "0", "--scenario-timeout 0s"}, {"--scenario-timeout", "-1s", "--scenario-timeout -1s"},
 		{"--accel", "xen", "--accel"}, {"--scenario", "nosuch", "nosuch"}, {"--kernel", "nosuch", "nosuch"},
 		{"--kernel-src", "/etc", "not a Linux kernel source tree"},

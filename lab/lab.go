@@ -16,6 +16,9 @@
 //     UsageError, UnknownKernelError, ErrScenarioFailed,
 //     ErrNothingChecked, and ErrorKind, the name result.json gives them;
 //     FindCrash reads a crash off the console (internal/crash parses it);
+//   - what a pool of runs sizes itself from: Accelerator (the accelerator
+//     runs would use) and BuildRunning (a build holds the cores); and
+//     Options.AfterKernel, where a pool frees its build slot;
 //   - small helpers and constants of the command: DefaultKernel,
 //     CoreSuite, DefaultCacheDir,
 //     CheckCacheDir, FindModuleDir, MutantName, SelftestID, MinMemoryMB,
@@ -102,7 +105,7 @@ type Options struct {
 	QEMU     string
 	CPUs     int // [2]
 	MemoryMB int // [1024]
-	// Jobs for make [number of CPUs].
+	// Jobs for make (--make-jobs) [number of CPUs].
 	Jobs int
 	// BootTimeout bounds boot-to-SSH [3m under TCG, 1m under KVM].
 	BootTimeout time.Duration
@@ -126,6 +129,11 @@ type Options struct {
 	Out io.Writer
 	// Color colours the summary's verdicts (set it when Out is a terminal).
 	Color bool
+	// AfterKernel, when set, is called once the kernel stage ends, with
+	// its error (nil: built or found in the cache), before anything else
+	// happens. A pool of runs (package runs) frees its build slot there and
+	// waits for a VM slot. Its error ends the run.
+	AfterKernel func(ctx context.Context, kernelErr error) error
 }
 
 // Run does one whole run and returns its result, which is also written to

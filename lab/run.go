@@ -98,7 +98,13 @@ func (r *run) stages(ctx context.Context) error {
 	if r.opts.KernelImage != "" {
 		kernel = func(context.Context) error { return r.imageKernel() }
 	}
-	if err := r.timed("kernel", func() error { return kernel(ctx) }); err != nil {
+	err := r.timed("kernel", func() error { return kernel(ctx) })
+	if r.opts.AfterKernel != nil {
+		if herr := r.opts.AfterKernel(ctx, err); err == nil {
+			err = herr
+		}
+	}
+	if err != nil {
 		return err
 	}
 	if err := r.timed("image", func() error { return r.buildImage(ctx) }); err != nil {

@@ -24,7 +24,7 @@ func (o *Options) validate() error {
 	case o.MemoryMB < MinMemoryMB:
 		return fmt.Errorf("--memory %d: want at least %d MiB of guest memory", o.MemoryMB, MinMemoryMB)
 	case o.Jobs < 1:
-		return fmt.Errorf("--jobs %d: want 1 or more make jobs", o.Jobs)
+		return fmt.Errorf("--make-jobs %d: want 1 or more make jobs", o.Jobs)
 	case o.BootTimeout < 0:
 		return fmt.Errorf("--boot-timeout %s: want a positive duration (or 0 for the default)", o.BootTimeout)
 	case o.ScenarioTimeout < 0:

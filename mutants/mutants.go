@@ -10,10 +10,12 @@
 // elsewhere does not count. The mutation score is killed/total.
 //
 // It owns the mutant list and the kill rules, nothing about how a run is
-// made: every build, boot and scenario goes through lab.Run. It must not
+// made: every build, boot and scenario goes through the pool of package
+// runs (lab.Run underneath: --jobs runs at once, one mutant's build at a
+// time overlapped with the runs of mutants already built). It must not
 // import internal/vm, internal/sshlink or images.
 //
-// Tests: go test -short ./mutants/ (a fake runner); the real suite is
+// Tests: go test -short ./mutants/ (a fake lab, runs/runstest); the real suite is
 // `kcovlab mutants` and the e2e test TestMutants.
 package mutants
 
@@ -26,6 +28,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/series"
 	"github.com/kcovlab/kcovlab/lab"
 )
@@ -142,9 +145,6 @@ func Select(all []Mutant, only []string) ([]Mutant, error) {
 	return out, nil
 }
 
-// Runner makes one run; lab.Run in real use, a fake in tests.
-type Runner func(ctx context.Context, opts lab.Options) (*Outcome, error)
-
 // Outcome is what the suite needs of one run.
 type Outcome struct {
 	RunDir    string
@@ -159,9 +159,9 @@ type ScenarioVerdict struct {
 	Name, Verdict, ErrorKind, Evidence string
 }
 
-// LabRunner runs through lab.Run.
-func LabRunner(ctx context.Context, opts lab.Options) (*Outcome, error) {
-	res, err := lab.Run(ctx, opts)
+// outcomeOf is what the suite needs of one run (of opts): its verdicts, and
+// the run's error unless it only says a scenario failed or checked nothing.
+func outcomeOf(opts lab.Options, res *results.Result, err error) (*Outcome, error) {
 	if res == nil {
 		return nil, err
 	}

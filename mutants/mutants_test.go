@@ -5,8 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/lab"
@@ -112,14 +115,16 @@ func TestJudge(t *testing.T) {
 // Run runs the clean kernel first, then each mutant with its patch, and
 // fails (ErrSurvived) when one survives; the table names it.
 func TestRunScoresAndNamesSurvivors(t *testing.T) {
+	var mu sync.Mutex
 	var seen []string
-	fake := func(ctx context.Context, o lab.Options) (*Outcome, error) {
+	fake := func(ctx context.Context, o lab.Options) (*results.Result, error) {
+		mu.Lock()
 		seen = append(seen, o.Kernel+"+"+lab.MutantName(o.Mutant))
-		v := results.Pass
+		mu.Unlock()
 		if strings.Contains(o.Mutant, "unique-records-every-hit") {
-			v = results.Fail
+			return scenarioResult("unique", results.Fail), lab.ErrScenarioFailed
 		}
-		return &Outcome{Scenarios: []ScenarioVerdict{{Name: "unique", Verdict: v}}}, nil
+		return scenarioResult("unique", results.Pass), nil
 	}
 	var out strings.Builder
 	rep, err := Run(context.Background(), Options{
@@ -147,8 +152,8 @@ func TestRunScoresAndNamesSurvivors(t *testing.T) {
 
 // A red clean kernel makes the score worthless: the suite fails.
 func TestRunBaselineRed(t *testing.T) {
-	fake := func(ctx context.Context, o lab.Options) (*Outcome, error) {
-		return &Outcome{Scenarios: []ScenarioVerdict{{Name: "unique", Verdict: results.Fail}}}, nil
+	fake := func(ctx context.Context, o lab.Options) (*results.Result, error) {
+		return scenarioResult("unique", results.Fail), lab.ErrScenarioFailed
 	}
 	var out strings.Builder
 	rep, err := Run(context.Background(), Options{
@@ -175,9 +180,9 @@ func TestSelectUnknown(t *testing.T) {
 // kernel every judge of the list.
 func TestRunJudgesOnly(t *testing.T) {
 	got := map[string]string{}
-	fake := func(ctx context.Context, o lab.Options) (*Outcome, error) {
+	fake := func(ctx context.Context, o lab.Options) (*results.Result, error) {
 		got[lab.MutantName(o.Mutant)] = strings.Join(o.Scenarios, ",")
-		return &Outcome{}, nil
+		return &results.Result{}, nil
 	}
 	_, err := Run(context.Background(), Options{
 		Lab:  lab.Options{ModuleDir: moduleDir(t), ResultsDir: t.TempDir()},
@@ -209,5 +214,62 @@ func TestFirstEvidence(t *testing.T) {
 		if got := firstEvidence(c.err, c.evidence); got != c.want {
 			t.Errorf("firstEvidence(%q, %q) = %q, want %q", c.err, c.evidence, got, c.want)
 		}
+	}
+}
+
+// scenarioResult is a run's result with one scenario's verdict.
+func scenarioResult(name, verdict string) *results.Result {
+	return &results.Result{RunID: "run-" + name, Scenarios: []results.Scenario{{Name: name, Verdict: verdict}}}
+}
+
+// The suite on a pool (--jobs 3): one mutant's kernel build at a time, and
+// the table lists the mutants in the suite's order with their verdicts.
+func TestRunOnPool(t *testing.T) {
+	only := []string{"unique-records-every-hit", "guard-index-collide", "warn-on-reset", "boot-panic"}
+	var mu sync.Mutex
+	builds, most := 0, 0
+	fake := func(ctx context.Context, o lab.Options) (*results.Result, error) {
+		if o.AfterKernel != nil { // this run builds its kernel: alone
+			mu.Lock()
+			builds++
+			most = max(most, builds)
+			mu.Unlock()
+			time.Sleep(20 * time.Millisecond)
+			mu.Lock()
+			builds--
+			mu.Unlock()
+			if err := o.AfterKernel(ctx, nil); err != nil {
+				return nil, err
+			}
+		}
+		name := lab.MutantName(o.Mutant)
+		if name == "boot-panic" {
+			return &results.Result{}, &lab.BootError{Reason: "QEMU exited", Crash: &lab.KernelCrash{Title: "Kernel panic"}}
+		}
+		if name == "unique-records-every-hit" {
+			return scenarioResult("unique", results.Fail), lab.ErrScenarioFailed
+		}
+		return scenarioResult("unique", results.Pass), nil
+	}
+	rep, err := Run(context.Background(), Options{
+		Lab:  lab.Options{ModuleDir: moduleDir(t), ResultsDir: t.TempDir()},
+		Only: only, Run: fake, Parallel: 3,
+		built: func(_ context.Context, o lab.Options) (bool, error) { return o.Mutant == "", nil },
+	})
+	if !errors.Is(err, ErrSurvived) {
+		t.Fatalf("err = %v, want ErrSurvived (two survive)", err)
+	}
+	var names, verdicts []string
+	for _, r := range rep.Rows {
+		names, verdicts = append(names, r.Name), append(verdicts, r.Verdict)
+	}
+	if !slices.Equal(names, only) || !slices.Equal(verdicts, []string{Killed, Survived, Survived, Killed}) {
+		t.Errorf("rows %v %v, want %v in order, killed/survived/survived/killed", names, verdicts, only)
+	}
+	if !rep.BaselineOK || rep.Killed != 2 {
+		t.Errorf("baseline %v, killed %d", rep.BaselineOK, rep.Killed)
+	}
+	if most != 1 {
+		t.Errorf("%d kernel builds at once, want 1", most)
 	}
 }

@@ -11,10 +11,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/lab"
+	"github.com/kcovlab/kcovlab/runs"
 )
 
 // Options configure a mutation run.
@@ -32,9 +34,13 @@ type Options struct {
 	// smoke for a boot mutant); the clean kernel runs all of them. Faster,
 	// but the table then shows no red outside the judges.
 	JudgesOnly bool
-	// Run makes one run [LabRunner].
-	Run Runner
-	Log *slog.Logger
+	// Parallel is how many runs boot at once (--jobs) [1].
+	Parallel int
+	// Run makes one run [lab.Run]; tests pass a fake.
+	Run runs.RunFunc
+	// built stands in for lab.Built in tests.
+	built func(context.Context, lab.Options) (bool, error)
+	Log   *slog.Logger
 	// Out receives the table [discarded].
 	Out io.Writer
 }
@@ -94,7 +100,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		opts.Scenarios = DefaultScenarios
 	}
 	if opts.Run == nil {
-		opts.Run = LabRunner
+		opts.Run = lab.Run
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -144,24 +150,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	opts.Lab.ResultsDir = filepath.Join(rep.Dir, "runs")
 
-	opts.Log.Info("mutants: clean kernel first", "kernel", opts.Series)
-	base, err := runOne(ctx, opts, Mutant{Name: "(none: " + opts.Series + ")"})
-	rep.Baseline = base
-	rep.BaselineOK = err == nil && len(base.Red) == 0 && base.Error == ""
-	if err != nil {
+	opts.Log.Info("mutants: clean kernel first", "kernel", opts.Series, "mutants", len(list))
+	if err := runAll(ctx, opts, rep, list); err != nil {
 		return rep, err
-	}
-	for i, m := range list {
-		opts.Log.Info("mutants: running", "mutant", m.Name, "n", fmt.Sprintf("%d/%d", i+1, len(list)))
-		row, err := runOne(ctx, opts, m)
-		if err != nil {
-			return rep, err
-		}
-		rep.Rows = append(rep.Rows, row)
-		if row.Verdict == Killed {
-			rep.Killed++
-		}
-		opts.Log.Info("mutants: done", "mutant", m.Name, "verdict", row.Verdict, "red", strings.Join(row.Red, ","))
 	}
 	if err := rep.write(); err != nil {
 		return rep, &lab.InfraError{Stage: "results", Err: err}
@@ -173,32 +164,71 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	return rep, nil
 }
 
-// runOne runs one kernel (the clean one when m.Path is empty). Only a
-// cancelled context or a usage error stops the suite; a mutant that does
-// not build or a lab fault is recorded on its row.
-func runOne(ctx context.Context, opts Options, m Mutant) (Row, error) {
-	lo := opts.Lab
-	lo.Kernel, lo.Series, lo.Mutant = opts.Series, "", m.Path
-	lo.Scenarios = opts.Scenarios
-	if opts.JudgesOnly && m.Path != "" {
-		lo.Scenarios = m.judges()
+// runAll runs the clean kernel and then each mutant through one batch
+// (Parallel runs at once, one kernel build at a time) and fills in rep's
+// rows in list order. Only a cancelled context or a usage error stops the
+// suite; a mutant that does not build or a lab fault is recorded on its
+// row.
+func runAll(ctx context.Context, opts Options, rep *Report, list []Mutant) error {
+	all := append([]Mutant{{Name: "(none: " + opts.Series + ")"}}, list...)
+	reqs := make([]runs.Request, len(all))
+	for i, m := range all {
+		lo := opts.Lab
+		lo.Kernel, lo.Series, lo.Mutant = opts.Series, "", m.Path
+		lo.Scenarios = opts.Scenarios
+		if opts.JudgesOnly && m.Path != "" {
+			lo.Scenarios = m.judges()
+		}
+		reqs[i] = runs.Request{Label: m.Name, Options: lo}
 	}
-	row := Row{Mutant: m}
-	t := time.Now()
-	out, err := opts.Run(ctx, lo)
-	row.Seconds = time.Since(t).Seconds()
-	if out != nil {
-		row.RunDir, row.Cached, row.BuildSec = out.RunDir, out.Cached, out.BuildSecs
+	var mu sync.Mutex
+	took := map[string]time.Duration{} // by mutant path ("" the clean kernel)
+	run := func(ctx context.Context, o lab.Options) (*results.Result, error) {
+		t := time.Now()
+		res, err := opts.Run(ctx, o)
+		mu.Lock()
+		took[o.Mutant] = time.Since(t)
+		mu.Unlock()
+		return res, err
 	}
-	var ue *lab.UsageError
-	switch {
-	case ctx.Err() != nil:
-		return row, ctx.Err()
-	case errors.As(err, &ue):
-		return row, err
+	b := runs.Batch{Run: run, Parallel: opts.Parallel, Built: opts.built,
+		Start: func(i int, req runs.Request) {
+			if i > 0 {
+				opts.Log.Info("mutants: running", "mutant", req.Label, "n", fmt.Sprintf("%d/%d", i, len(list)))
+			}
+		},
+		Done: func(o runs.Outcome) error {
+			row := Row{Mutant: all[o.Index]}
+			mu.Lock()
+			row.Seconds = took[row.Path].Seconds()
+			mu.Unlock()
+			out, err := outcomeOf(o.Options, o.Result, o.Err)
+			if out != nil {
+				row.RunDir, row.Cached, row.BuildSec = out.RunDir, out.Cached, out.BuildSecs
+			}
+			var ue *lab.UsageError
+			if errors.As(err, &ue) {
+				return err
+			}
+			if ctx.Err() != nil {
+				return nil // cancelled: the suite stops unjudged
+			}
+			Judge(&row, out, err)
+			if o.Index == 0 {
+				rep.Baseline = row
+				rep.BaselineOK = err == nil && len(row.Red) == 0 && row.Error == ""
+				return nil
+			}
+			rep.Rows = append(rep.Rows, row)
+			if row.Verdict == Killed {
+				rep.Killed++
+			}
+			opts.Log.Info("mutants: done", "mutant", row.Name, "verdict", row.Verdict, "red", strings.Join(row.Red, ","))
+			return nil
+		},
 	}
-	Judge(&row, out, err)
-	return row, nil
+	_, err := b.Do(ctx, reqs)
+	return err
 }
 
 // Judge sets a row's verdict from its run: killed when a scenario in

@@ -7,7 +7,7 @@
 // another verb, nor reach QEMU, SSH, the guest image or the kernel build.
 //
 // Host needs: those of lab.Run. The real nightly is the e2e suite (make
-// e2e); go test -short ./nightly/ has nothing to boot.
+// e2e); go test -short ./nightly/ runs it on a fake lab (runs/runstest).
 package nightly
 
 import (
@@ -35,9 +35,12 @@ type Options struct {
 	Kernels []string
 	// Tolerance is the relative change of a metric that counts as moved [0.10].
 	Tolerance float64
+	// Parallel is how many kernels' runs boot at once (--jobs) [1].
+	Parallel int
 
-	// run does one run [lab.Run]; tests replace it.
-	run runs.RunFunc
+	// run and built stand in for lab.Run and lab.Built in tests.
+	run   runs.RunFunc
+	built func(context.Context, lab.Options) (bool, error)
 }
 
 // Result is what a nightly leaves in its dated directory.
@@ -69,7 +72,7 @@ func Nightly(ctx context.Context, no Options) (*Result, error) {
 	for i := range reqs {
 		reqs[i].Options.ResultsDir = nr.Dir
 	}
-	b := runs.Batch{Run: no.run,
+	b := runs.Batch{Parallel: no.Parallel, Run: no.run, Built: no.built,
 		Start: func(_ int, req runs.Request) { no.Log.Info("nightly: kernel", "name", req.Label) },
 		Done: func(out runs.Outcome) error {
 			if out.Result != nil {

@@ -30,6 +30,8 @@ type ABOptions struct {
 	KernelA, KernelB string
 	// Runs per kernel [5]. Below 4 no p-value can fall under 0.05.
 	Runs int
+	// Parallel is how many runs boot at once (Batch.Parallel) [1].
+	Parallel int
 	// Run does one run [lab.Run]; tests replace it.
 	Run RunFunc
 }
@@ -139,7 +141,7 @@ func sideOptions(base lab.Options, kernel string) (lab.Options, error) {
 // sample runs the rounds: A, then B, Runs times. It returns the error that
 // stopped it early: cancellation, or one every later run would meet again.
 func (cr *ABResult) sample(ctx context.Context, co ABOptions, sides [2]lab.Options) error {
-	b := Batch{Run: co.Run,
+	b := Batch{Run: co.Run, Parallel: co.Parallel,
 		Start: func(n int, req Request) {
 			round, i := n/2+1, n%2
 			co.Log.Info("compare: run", "kernel", req.Label, "side", "AB"[i:i+1], "round", fmt.Sprintf("%d/%d", round, co.Runs))

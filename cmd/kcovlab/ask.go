@@ -33,6 +33,7 @@ func cmdAsk(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&ao.Runs, "runs", 0, "runs per kernel where the recipe repeats runs (default: the recipe's)")
 	kernels := kernelFlag(fs, "kernels replacing the recipe's, in its order: `NAMES`, comma-separated or repeated")
 	verbose := commonFlags(fs, &ao.Options, stderr)
+	jobs := poolFlag(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitUsage
@@ -43,6 +44,9 @@ func cmdAsk(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(pos) > 1 {
 		fmt.Fprintf(stderr, "kcovlab ask: one recipe at a time, got %q\n", pos)
+		return exitUsage
+	}
+	if !checkPool("ask", *jobs, stderr) {
 		return exitUsage
 	}
 	if ao.Runs < 0 {
@@ -64,6 +68,7 @@ func cmdAsk(args []string, stdout, stderr io.Writer) int {
 	ao.Log, ao.Out = newLogger(stderr, *verbose), stdout
 	ctx, in := withInterrupts(stderr)
 	defer in.stop()
+	ao.Parallel = poolSize(ctx, *jobs, ao.Options, ao.Log)
 	_, err = ask.Ask(ctx, ao)
 	return in.code(exitCode(err, stderr))
 }

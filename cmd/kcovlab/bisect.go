@@ -25,6 +25,7 @@ const exitUndecided = 1
 func bisectFlags(fs *flag.FlagSet, bo *bisect.Options, stderr io.Writer) (verbose *bool, finish func() error) {
 	verbose = commonFlags(fs, &bo.Options, stderr)
 	scen := scenarioFlag(fs, "the scenario that judges each commit: one `NAME` (kcovlab scenarios lists them)")
+	jobs := poolFlag(fs)
 	fs.StringVar(&bo.Check, "check", "", "judge on a metric of the scenario instead of its verdict: METRIC OP NUMBER, e.g. 'errno==0'")
 	fs.IntVar(&bo.Runs, "runs", 1, "runs per commit; a commit takes its runs' majority (a tie is a skip)")
 	retries := fs.Int("retries", 2, "reruns of a run the lab itself broke (QEMU, lost SSH) before the bisect stops")
@@ -45,9 +46,12 @@ func bisectFlags(fs *flag.FlagSet, bo *bisect.Options, stderr io.Writer) (verbos
 			return fmt.Errorf("--runs %d: want 1 or more runs per commit", bo.Runs)
 		case *retries < 0:
 			return fmt.Errorf("--retries %d: want 0 or more", *retries)
+		case *jobs < 0:
+			return fmt.Errorf("--jobs %d: want 1 or more runs at once (or 0 for the host's default)", *jobs)
 		case !checkCommon(fs.Name(), &bo.Options, io.Discard):
 			return commonError(&bo.Options)
 		}
+		bo.Parallel = *jobs // 0 until bisectPool sizes it
 		if *fragments != "" {
 			bo.Fragments = strings.Split(*fragments, ",")
 		}
@@ -108,6 +112,7 @@ func cmdBisect(args []string, stdout, stderr io.Writer, runner labRunner) int {
 	if *dryRun {
 		return in.code(listBisectKernels(ctx, bo, stdout, stderr))
 	}
+	bisectPool(ctx, &bo)
 	_, err := bisect.Bisect(ctx, bo)
 	switch {
 	case err == nil:
@@ -119,6 +124,14 @@ func cmdBisect(args []string, stdout, stderr io.Writer, runner labRunner) int {
 		return exitUsage
 	}
 	return in.code(exitCode(err, stderr))
+}
+
+// bisectPool sizes the pool of a step's runs (--jobs, or the host's
+// default when a step makes more than one run).
+func bisectPool(ctx context.Context, bo *bisect.Options) {
+	if bo.Runs > 1 {
+		bo.Parallel = poolSize(ctx, bo.Parallel, bo.Options, bo.Log)
+	}
 }
 
 func listBisectKernels(ctx context.Context, bo bisect.Options, stdout, stderr io.Writer) int {

@@ -47,6 +47,7 @@ func cmdBisectStep(args []string, stdout, stderr io.Writer, runner labRunner) in
 	bo.Log, bo.Out = newLogger(stderr, *verbose), stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	bisectPool(ctx, &bo)
 	st, err := bisect.StepAt(ctx, bo)
 	code := bisect.ExitCode(st, err, *invert)
 	if err != nil {

@@ -40,6 +40,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	kernel := kernelFlag(fs, "the two kernels, `A,B`: named kernels (kcovlab kernels) or series (an mbox, a directory of .patch files, REPO:RANGE)")
 	fs.IntVar(&co.Runs, "runs", 5, "runs per kernel, each a fresh boot (4 or more for a p-value below 0.05)")
 	verbose := commonFlags(fs, &co.Options, stderr)
+	jobs := poolFlag(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitUsage
@@ -68,12 +69,13 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kcovlab compare: %v\n", err)
 		return exitUsage
 	}
-	if !checkCommon("compare", &co.Options, stderr) {
+	if !checkCommon("compare", &co.Options, stderr) || !checkPool("compare", *jobs, stderr) {
 		return exitUsage
 	}
 	co.Log, co.Out, co.Color = newLogger(stderr, *verbose), stdout, isTerminal(stdout)
 	ctx, in := withInterrupts(stderr)
 	defer in.stop()
+	co.Parallel = poolSize(ctx, *jobs, co.Options, co.Log)
 	_, err = compare.Compare(ctx, co)
 	return in.code(exitCode(err, stderr))
 }

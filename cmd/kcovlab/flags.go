@@ -45,7 +45,7 @@ func commonFlags(fs *flag.FlagSet, o *lab.Options, stderr io.Writer) *bool {
 	fs.StringVar(&o.QEMU, "qemu", "qemu-system-x86_64", "QEMU binary")
 	fs.IntVar(&o.CPUs, "cpus", 2, "guest vCPUs")
 	fs.IntVar(&o.MemoryMB, "memory", 1024, "guest memory in MiB")
-	fs.IntVar(&o.Jobs, "jobs", runtime.NumCPU(), "make -j")
+	fs.IntVar(&o.Jobs, "make-jobs", runtime.NumCPU(), "make -j of a kernel build")
 	fs.DurationVar(&o.BootTimeout, "boot-timeout", 0, "boot-to-SSH limit (default 3m under TCG, 1m under KVM)")
 	fs.DurationVar(&o.ScenarioTimeout, "scenario-timeout", 5*time.Minute, "limit per scenario")
 	return fs.Bool("v", false, "log debug lines (commands run)")

@@ -66,12 +66,19 @@ usage:
                           a LAVA job definition and a device file for lava-run
   kcovlab completion bash|zsh
                           shell completion: subcommands, flags, kernel and scenario names
+  kcovlab bench pool [--kernel K,..] [--jobs N]
+                          measure the pool: the same nightly on cached kernels with
+                          --jobs 1 and with the default, wall times and their ratio
   kcovlab version         the version (module, VCS revision, -dirty), as result.json records it
   kcovlab help [CMD]      this text, or CMD's usage (as CMD --help)
 
 kernels and scenarios are named the same way everywhere: --kernel NAME[,NAME...]
 and --scenario NAME[,NAME...], repeatable, "all" for every one (kcovlab kernels
 and kcovlab scenarios list them). Every flag is checked before anything is built.
+
+nightly, compare, ask, bisect (--runs N) and mutants boot --jobs N VMs at once
+(default: from the host's cores and --cpus; 1 while a kernel build runs);
+--make-jobs is make's -j
 
 exit codes: 0 all scenarios passed, 1 a scenario failed, 2 usage error,
             3 the lab could not finish (kernel build, boot, missing host tool);
@@ -100,7 +107,7 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return exitPass
 	}
-	if wantsHelp(args[1:]) {
+	if wantsHelp(args[1:]) && args[0] != "bench" { // bench NAME -h is the sub-benchmark's
 		return subcommandHelp(args[0], stdout, stderr)
 	}
 	return dispatch(args, stdout, stderr)
@@ -118,7 +125,7 @@ func subcommandHelp(cmd string, stdout, stderr io.Writer) int {
 }
 
 // commands are the subcommands dispatch knows.
-var commands = []string{"run", "shell", "stop", "scenarios", "nightly", "report", "kernels", "compare", "ask", "bisect", "bisect-step", "bisect-tree", "mutants", "plan", "cache", "merge", "export", "completion", "version", "help"}
+var commands = []string{"run", "shell", "stop", "scenarios", "nightly", "report", "kernels", "compare", "ask", "bisect", "bisect-step", "bisect-tree", "mutants", "plan", "cache", "merge", "export", "bench", "completion", "version", "help"}
 
 // wantsHelp is true when -h, -help or --help comes before any "--".
 func wantsHelp(args []string) bool {
@@ -161,6 +168,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return cmdCompletion(args[1:], stdout, stderr)
 	case "version":
 		return cmdVersion(args[1:], stdout)
+	case "bench":
+		return cmdBench(args[1:], stdout, stderr)
 	case "shell":
 		return cmdShell(args[1:], stdout, stderr)
 	case "stop":

@@ -41,11 +41,15 @@ func cmdMutants(args []string, stdout, stderr io.Writer) int {
 	list := fs.Bool("list", false, "list the mutants and exit")
 	fs.BoolVar(&mo.JudgesOnly, "judges-only", false, "run on each mutant only the scenarios that judge it (faster; the clean kernel runs them all)")
 	verbose := commonFlags(fs, &mo.Lab, stderr)
+	jobs := poolFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "kcovlab mutants: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if !checkPool("mutants", *jobs, stderr) {
 		return exitUsage
 	}
 	if *list {
@@ -81,6 +85,7 @@ func cmdMutants(args []string, stdout, stderr io.Writer) int {
 	mo.Log, mo.Out = newLogger(stderr, *verbose), stdout
 	ctx, in := withInterrupts(stderr)
 	defer in.stop()
+	mo.Parallel = poolSize(ctx, *jobs, mo.Lab, mo.Log)
 	_, err = mutants.Run(ctx, mo)
 	if errors.Is(err, mutants.ErrSurvived) {
 		return in.code(exitFail)

@@ -31,6 +31,7 @@ func cmdNightly(args []string, stdout, stderr io.Writer) int {
 	scen := scenarioFlag(fs, "scenarios: `NAMES`, comma-separated or repeated, or all (see kcovlab scenarios)", all)
 	fs.Float64Var(&no.Tolerance, "tolerance", 0.10, "relative change of a metric that counts as moved")
 	verbose := commonFlags(fs, &no.Options, stderr)
+	jobs := poolFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -49,12 +50,13 @@ func cmdNightly(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kcovlab nightly: %v\n", err)
 		return exitUsage
 	}
-	if !checkCommon("nightly", &no.Options, stderr) {
+	if !checkCommon("nightly", &no.Options, stderr) || !checkPool("nightly", *jobs, stderr) {
 		return exitUsage
 	}
 	no.Log, no.Out, no.Color = newLogger(stderr, *verbose), stdout, isTerminal(stdout)
 	ctx, in := withInterrupts(stderr)
 	defer in.stop()
+	no.Parallel = poolSize(ctx, *jobs, no.Options, no.Log)
 	_, err = nightly.Nightly(ctx, no)
 	return in.code(exitCode(err, stderr))
 }

@@ -104,7 +104,7 @@ func commonError(o *lab.Options) error {
 	case o.CPUs < 1:
 		msg = fmt.Sprintf("--cpus %d: want 1 or more guest vCPUs", o.CPUs)
 	case o.Jobs < 1:
-		msg = fmt.Sprintf("--jobs %d: want 1 or more make jobs", o.Jobs)
+		msg = fmt.Sprintf("--make-jobs %d: want 1 or more make jobs", o.Jobs)
 	case o.MemoryMB < lab.MinMemoryMB:
 		msg = fmt.Sprintf("--memory %d: want at least %d MiB of guest memory", o.MemoryMB, lab.MinMemoryMB)
 	case o.ScenarioTimeout <= 0:

@@ -58,7 +58,7 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		{"cpus 0", []string{"--cpus", "0"}, nil, "--cpus 0"},
 		{"cpus negative", []string{"--cpus", "-1"}, nil, "--cpus -1"},
 		{"memory too small", []string{"--memory", "1"}, nil, "--memory 1"},
-		{"jobs 0", []string{"--jobs", "0"}, nil, "--jobs 0"},
+		{"make-jobs 0", []string{"--make-jobs", "0"}, nil, "--make-jobs 0"},
 		{"negative boot timeout", []string{"--boot-timeout", "-1s"}, nil, "--boot-timeout -1s"},
 		{"zero scenario timeout", []string{"--scenario-timeout", "0"}, nil, "--scenario-timeout 0s"},
 		{"negative scenario timeout", []string{"--scenario-timeout", "-5s"}, nil, "--scenario-timeout -5s"},

@@ -153,3 +153,21 @@ func DiskFull(path string, err error) error {
 	}
 	return err
 }
+
+// LockHeld reports whether the cache's build lock is held now (a build,
+// an unpack or a checkout under way, in any process, this one included),
+// and what its holder wrote there, without waiting.
+func LockHeld(cacheDir string) (bool, string) {
+	path := filepath.Join(cacheDir, "build.lock")
+	f, err := os.Open(path)
+	if err != nil {
+		return false, ""
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(path)
+		return errors.Is(err, syscall.EWOULDBLOCK), strings.TrimSpace(string(holder))
+	}
+	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false, ""
+}

@@ -162,3 +162,29 @@ func TestLocalTreeUntrackedAndTopLevel(t *testing.T) {
 		t.Errorf("LocalTree below the top level = %v, want ErrNotTopLevel", err)
 	}
 }
+
+// LockHeld sees a held lock (and its holder) and a free one, and never
+// takes it.
+func TestLockHeld(t *testing.T) {
+	cache := t.TempDir()
+	if held, _ := LockHeld(cache); held {
+		t.Fatal("LockHeld on a cache without a lock file = true")
+	}
+	unlock, err := Lock(context.Background(), cache, "building kernel v4", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, who := LockHeld(cache)
+	if !held || !strings.Contains(who, "building kernel v4") {
+		t.Fatalf("LockHeld while held = %v %q, want true and the holder", held, who)
+	}
+	unlock()
+	if held, _ := LockHeld(cache); held {
+		t.Fatal("LockHeld after unlock = true")
+	}
+	unlock2, err := Lock(context.Background(), cache, "again", nil)
+	if err != nil {
+		t.Fatalf("LockHeld left the lock taken: %v", err)
+	}
+	unlock2()
+}

@@ -331,10 +331,38 @@ func (m *Machine) drop(c *qmpConn) {
 	}
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago. Another
-// process may take it before QEMU binds it; callers that see QEMU fail to
-// bind should retry with a new port.
+// FreePort returns a TCP port on 127.0.0.1 that nothing listens on now
+// and that this process has not handed out before: runs booting at once
+// (a pool) never get the same port from it, however fast they ask. Another
+// process may still take it before QEMU binds it; the lab retries a port
+// QEMU could not bind (PortClashError).
 func FreePort() (int, error) {
+	handed.Lock()
+	defer handed.Unlock()
+	for range freePortTries {
+		p, err := listenFree()
+		if err != nil {
+			return 0, err
+		}
+		if !handed.ports[p] {
+			handed.ports[p] = true
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("find free port: %d ports in a row were handed out before", freePortTries)
+}
+
+// freePortTries bounds how many ports FreePort asks the kernel for.
+const freePortTries = 64
+
+// handed are the ports FreePort handed out in this process.
+var handed = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// listenFree asks the kernel for a free port (tests replace it).
+var listenFree = func() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find free port: %w", err)

@@ -330,3 +330,37 @@ func TestFreePort(t *testing.T) {
 		t.Fatalf("FreePort = %d", port)
 	}
 }
+
+// TestFreePortNeverTwice: the kernel may offer a port again as soon as
+// the probe's listener closes; two runs booting at once must still get
+// different ports.
+func TestFreePortNeverTwice(t *testing.T) {
+	offers := []int{40001, 40001, 40001, 40002}
+	real := listenFree
+	t.Cleanup(func() { listenFree = real })
+	listenFree = func() (int, error) {
+		p := offers[0]
+		if len(offers) > 1 {
+			offers = offers[1:]
+		}
+		return p, nil
+	}
+	handed.Lock()
+	delete(handed.ports, 40001)
+	delete(handed.ports, 40002)
+	handed.Unlock()
+	a, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != 40001 || b != 40002 {
+		t.Fatalf("FreePort gave %d then %d, want 40001 then 40002 (never the same port twice)", a, b)
+	}
+	if _, err := FreePort(); err == nil {
+		t.Fatal("FreePort handed out 40002 again")
+	}
+}
