@@ -80,7 +80,7 @@ func TestFanOut(t *testing.T) {
 
 	// One machine: the same nightly in one process, on the shared cache.
 	start := time.Now()
-	kcov(0, "nightly", "--kernels", "vanilla,v2", "--scenario", scen, "--accel", "tcg", "--results", root)
+	kcov(0, "nightly", "--kernels", "vanilla,v2", "--scenario", scen, "--accel", "tcg", "--jobs", "1", "--results", root)
 	oneMachine := time.Since(start)
 	dirs, _ := filepath.Glob(filepath.Join(root, "nightly-*"))
 	if len(dirs) != 1 {
