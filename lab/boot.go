@@ -143,7 +143,13 @@ func (r *run) startGuestOn(ctx context.Context, consoleName string, port int) (*
 		return nil, &InfraError{Stage: "vm", Err: err}
 	}
 	g := &guest{console: filepath.Join(r.dir, consoleName), qmpDir: qmpDir}
+	setup, err := vm.LookupSetup(r.opts.Machine)
+	if err != nil {
+		os.RemoveAll(qmpDir)
+		return nil, &InfraError{Stage: "vm", Err: err}
+	}
 	vo := vm.Options{
+		Machine: setup.Machine, Firmware: setup.Firmware, TSCKHz: vm.HostTSCKHz(),
 		QEMU: r.opts.QEMU, Kernel: r.kernel.BzImage, Initrd: r.image.Initramfs,
 		Append: []string{"kcovlab.authkey=" + base64.StdEncoding.EncodeToString([]byte(r.key.AuthorizedLine()))},
 		Accel:  r.accel, CPUs: r.opts.CPUs, MemoryMB: r.opts.MemoryMB,
@@ -156,6 +162,9 @@ func (r *run) startGuestOn(ctx context.Context, consoleName string, port int) (*
 		return nil, &InfraError{Stage: "vm", Err: err}
 	}
 	r.recordPid(g.m.Pid())
+	if r.res.Setup == nil {
+		r.res.Setup = machineSetup(setup, r.kernel.Config, r.image.Initramfs)
+	}
 	if r.res.QEMUArgv == nil {
 		r.res.QEMUArgv = g.m.Argv()
 		os.WriteFile(filepath.Join(r.dir, "qemu.argv"), []byte(proc.Quote(g.m.Argv())+"\n"), 0o644)

@@ -49,10 +49,12 @@ type Result struct {
 	Image      Image     `json:"image"`
 	Accel      string    `json:"accel"`
 	// AccelReason says why that accelerator was chosen.
-	AccelReason string     `json:"accel_reason,omitempty"`
-	QEMUArgv    []string   `json:"qemu_argv,omitempty"`
-	Stages      []Stage    `json:"stages"`
-	Scenarios   []Scenario `json:"scenarios"`
+	AccelReason string   `json:"accel_reason,omitempty"`
+	QEMUArgv    []string `json:"qemu_argv,omitempty"`
+	// Setup is the machine setup the guest booted with.
+	Setup     *MachineSetup `json:"machine_setup,omitempty"`
+	Stages    []Stage       `json:"stages"`
+	Scenarios []Scenario    `json:"scenarios"`
 	// Error is set when the run stopped before its scenarios finished.
 	Error     string `json:"error,omitempty"`
 	ErrorKind string `json:"error_kind,omitempty"`
@@ -198,6 +200,9 @@ func Read(path string) (*Result, error) {
 // internal/report, which also colours them on a terminal.
 func (r *Result) Header(w io.Writer) {
 	fmt.Fprintf(w, "run %s: kernel %s %s (%s, %s), accel %s\n", r.RunID, r.Kernel.Name, r.Kernel.Key, r.Kernel.SourceID, r.Kernel.Compiler, r.Accel)
+	if r.Setup != nil {
+		fmt.Fprintf(w, "  machine: %s\n", r.Setup)
+	}
 	var st []string
 	for _, s := range r.Stages {
 		st = append(st, fmt.Sprintf("%s %.1fs", s.Name, s.Seconds))
