@@ -161,6 +161,9 @@ func (r *run) startGuestOn(ctx context.Context, consoleName string, port int) (*
 		os.RemoveAll(qmpDir)
 		return nil, &InfraError{Stage: "vm", Err: err}
 	}
+	if r.onStart != nil {
+		r.onStart(g.console, start)
+	}
 	r.recordPid(g.m.Pid())
 	if r.res.Setup == nil {
 		r.res.Setup = machineSetup(setup, r.kernel.Config, r.image.Initramfs)

@@ -34,8 +34,9 @@ type run struct {
 	key       *sshlink.KeyPair
 	syms      *symbolize.Table
 	accel     vm.Accel
-	stage     string  // the stage running, for a cancellation's message
-	selftest  *string // the kernel's SelftestID, read once (nil: not yet)
+	stage     string                                  // the stage running, for a cancellation's message
+	selftest  *string                                 // the kernel's SelftestID, read once (nil: not yet)
+	onStart   func(console string, started time.Time) // ProbeBoot's console clock (nil in runs)
 }
 
 func (r *run) do(ctx context.Context) (*results.Result, error) {
@@ -250,7 +251,10 @@ func (r *run) waitSSH(ctx context.Context, m *vm.Machine, port int, cfg sshlink.
 	defer cancel()
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	abortErr := func() error { return qemuGone(console, port, m.ExitErr()) }
-	c, err := sshlink.WaitReady(wctx, addr, cfg, 500*time.Millisecond, m.Done(), abortErr)
+	if !waitListening(wctx, console, m.Done(), timeout/2) {
+		r.log.Debug("vm: no ssh listening line on the console, dialing anyway")
+	}
+	c, err := sshlink.WaitReady(wctx, addr, cfg, 100*time.Millisecond, m.Done(), abortErr)
 	if err == nil {
 		return c, nil
 	}

@@ -50,6 +50,9 @@ usage:
   kcovlab mutants [--series v2] [--only NAME,...]
                           the mutation suite: the series plus one known-bad kcov.c edit
                           at a time; which scenarios go red, and the score (killed/total)
+  kcovlab bench boot [--boots N] [--setups a,b] [--json FILE]
+                          boot a cached kernel under each machine setup and break
+                          the boot down (exec, kernel, init, sshd, SSH); build numbers
   kcovlab version         the version (module, VCS revision, -dirty), as result.json records it
   kcovlab help [CMD]      this text, or CMD's usage (as CMD --help)
 
@@ -98,7 +101,7 @@ func subcommandHelp(cmd string, stdout, stderr io.Writer) int {
 }
 
 // commands are the subcommands dispatch knows.
-var commands = []string{"run", "scenarios", "nightly", "report", "kernels", "compare", "ask", "bisect", "bisect-step", "bisect-tree", "mutants", "version"}
+var commands = []string{"run", "scenarios", "nightly", "report", "kernels", "compare", "ask", "bisect", "bisect-step", "bisect-tree", "mutants", "version", "bench"}
 
 // wantsHelp is true when -h, -help or --help comes before any "--".
 func wantsHelp(args []string) bool {
@@ -139,6 +142,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return cmdMutants(args[1:], stdout, stderr)
 	case "version":
 		return cmdVersion(args[1:], stdout)
+	case "bench":
+		return cmdBench(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "kcovlab: unknown command %q\n\n%s", args[0], usage)
 	return exitUsage

@@ -21,7 +21,7 @@ const module = "github.com/kcovlab/kcovlab/"
 var levels = [][]string{
 	{"cmd/kcovlab"},
 	{"e2e"},
-	{"bisect", "compare", "ask", "nightly", "mutants"},
+	{"bisect", "compare", "ask", "nightly", "mutants", "bench"},
 	{"runs", "runs/runstest"},
 	{"lab"},
 }
