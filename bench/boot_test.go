@@ -41,28 +41,28 @@ func benchOptions(t *testing.T) BootOptions {
 
 func TestBootBreakdown(t *testing.T) {
 	o := benchOptions(t)
-	o.Setups = []string{"microvm", "q35", "pc"}
-	o.probe = fakeProbe(map[string]float64{"q35": 2, "microvm": 1, "pc": 2}, "", "pc")
+	o.Setups = []string{"q35", "microvm", "pc"}
+	o.probe = fakeProbe(map[string]float64{"q35": 1, "microvm": 2, "pc": 2}, "", "pc")
 	rep, err := Boot(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Default != "q35" {
-		t.Errorf("default = %s, want q35 (lab's default among the setups)", rep.Default)
+	if rep.Default != "microvm" {
+		t.Errorf("default = %s, want microvm (lab's default among the setups)", rep.Default)
 	}
-	q35, micro, pc := rep.Setups[1], rep.Setups[0], rep.Setups[2]
-	if q35.Totals[0].Median != 6 || q35.Phases[0].Median != 2 || q35.Phases[4].Median != 0.8 || q35.Ratio != 1 {
-		t.Errorf("q35: totals %+v phases %+v ratio %v", q35.Totals, q35.Phases, q35.Ratio)
+	q35, micro, pc := rep.Setups[0], rep.Setups[1], rep.Setups[2]
+	if micro.Totals[0].Median != 6 || micro.Phases[0].Median != 2 || micro.Phases[4].Median != 0.8 || micro.Ratio != 1 {
+		t.Errorf("microvm: totals %+v phases %+v ratio %v", micro.Totals, micro.Phases, micro.Ratio)
 	}
-	if micro.Ratio != 0.5 || micro.Totals[0].N != 3 {
-		t.Errorf("microvm ratio %v n %d, want 0.5 over 3 boots", micro.Ratio, micro.Totals[0].N)
+	if q35.Ratio != 0.5 || q35.Totals[0].N != 3 {
+		t.Errorf("q35 ratio %v n %d, want 0.5 over 3 boots", q35.Ratio, q35.Totals[0].N)
 	}
 	if len(pc.Failures) != 3 || pc.Ratio != 0 || pc.Totals[0].N != 0 {
 		t.Errorf("pc: failures %q ratio %v", pc.Failures, pc.Ratio)
 	}
 	var b bytes.Buffer
 	rep.WriteText(&b)
-	for _, want := range []string{"exec -> first console byte", "boot to SSH", "6.00", "ratio to q35", "0.50", "qemu said no", "not measured"} {
+	for _, want := range []string{"exec -> first console byte", "boot to SSH", "6.00", "ratio to microvm", "0.50", "qemu said no", "not measured"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, b.String())
 		}

@@ -148,8 +148,13 @@ func (r *run) startGuestOn(ctx context.Context, consoleName string, port int) (*
 		os.RemoveAll(qmpDir)
 		return nil, &InfraError{Stage: "vm", Err: err}
 	}
+	tsc := vm.HostTSCKHz()
+	if setup.Machine == vm.MachineMicrovm && tsc == 0 {
+		os.RemoveAll(qmpDir)
+		return nil, &InfraError{Stage: "vm", Err: errors.New("machine microvm: the host's TSC rate is not in /proc/cpuinfo (cpu MHz), and a microvm kernel hangs without it: use --machine q35")}
+	}
 	vo := vm.Options{
-		Machine: setup.Machine, Firmware: setup.Firmware, TSCKHz: vm.HostTSCKHz(),
+		Machine: setup.Machine, Firmware: setup.Firmware, TSCKHz: tsc,
 		QEMU: r.opts.QEMU, Kernel: r.kernel.BzImage, Initrd: r.image.Initramfs,
 		Append: []string{"kcovlab.authkey=" + base64.StdEncoding.EncodeToString([]byte(r.key.AuthorizedLine()))},
 		Accel:  r.accel, CPUs: r.opts.CPUs, MemoryMB: r.opts.MemoryMB,

@@ -37,12 +37,12 @@ type Setup struct {
 
 // DefaultSetup is the setup a run boots when none is named: the fastest
 // one that passed the whole scenario suite on v2 and v4 (README "Speed").
-const DefaultSetup = "q35"
+const DefaultSetup = "microvm"
 
 // Setups are the machine setups kcovlab knows, DefaultSetup first.
 var Setups = []Setup{
-	{Name: "q35", Machine: MachineQ35},
 	{Name: "microvm", Machine: MachineMicrovm},
+	{Name: "q35", Machine: MachineQ35},
 	{Name: "q35-qboot", Machine: MachineQ35, Firmware: QbootROM},
 	{Name: "pc", Machine: MachinePC},
 	{Name: "pc-qboot", Machine: MachinePC, Firmware: QbootROM},
