@@ -108,10 +108,14 @@ func machineArgs(m MachineType, fw string) []string {
 // has no HPET and no port 0x61 gate, so the kernel cannot calibrate the
 // TSC, marks it unstable and (under TCG, without kvmclock) never gets a
 // timer tick: it hangs before bringing up the second CPU. Telling it the
-// TSC's rate (under TCG the guest's TSC is the host's) fixes that.
+// TSC's rate (under TCG the guest's TSC is the host's) fixes that. With
+// no HPET or ACPI PM timer, the kernel's clocksource watchdog would check
+// the TSC against jiffies, which lag on a loaded host, and fall back to
+// jiffies as the clock; the TSC is the host's and reliable, so it is
+// marked so.
 func machineCmdline(m MachineType, tscKHz int) []string {
 	if m == MachineMicrovm && tscKHz > 0 {
-		return []string{"tsc_early_khz=" + strconv.Itoa(tscKHz)}
+		return []string{"tsc_early_khz=" + strconv.Itoa(tscKHz), "tsc=reliable"}
 	}
 	return nil
 }

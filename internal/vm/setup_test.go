@@ -36,6 +36,9 @@ func TestArgvSetups(t *testing.T) {
 				t.Errorf("argv lacks %q:\n%q", tt.machine, got)
 			}
 			words := strings.Fields(o.Cmdline())
+			if tt.setup == "microvm" && !slices.Contains(words, "tsc=reliable") {
+				t.Errorf("microvm cmdline %q lacks tsc=reliable", o.Cmdline())
+			}
 			if tt.cmdline != "" && !slices.Contains(words, tt.cmdline) {
 				t.Errorf("cmdline %q lacks %s", o.Cmdline(), tt.cmdline)
 			}
