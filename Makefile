@@ -6,7 +6,7 @@ KCOVLAB := bin/kcovlab
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
-.PHONY: help deps build run unit e2e e2e-full e2e-bisect faults mutants bench-pool lint test clean
+.PHONY: help deps build run bench bench-pool unit e2e e2e-full e2e-bisect faults mutants lint test clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -20,6 +20,9 @@ build: ## build bin/kcovlab
 
 run: deps build ## set up the host, then build the v2 CONFIG_KCOV_UNIQUE kernel, boot it and run the core suite (RUNFLAGS=--kernel vanilla ...)
 	$(KCOVLAB) run $(RUNFLAGS)
+
+bench: build ## boot a cached kernel under each machine setup, phase by phase, and print the cached build numbers (BENCHFLAGS=--boots 5 --json bench.json ...)
+	$(KCOVLAB) bench boot $(BENCHFLAGS)
 
 unit: ## unit tests: no QEMU, no kernel (fakes only)
 	$(GO) test -short -count=1 ./...

@@ -158,7 +158,18 @@ func (r *run) startGuestOn(ctx context.Context, consoleName string, port int) (*
 		return nil, &InfraError{Stage: "vm", Err: err}
 	}
 	g := &guest{console: filepath.Join(r.dir, consoleName), qmpDir: qmpDir, syms: r.crashSymbols, port: port}
+	setup, err := vm.LookupSetup(r.opts.Machine)
+	if err != nil {
+		os.RemoveAll(qmpDir)
+		return nil, &InfraError{Stage: "vm", Err: err}
+	}
+	tsc := vm.HostTSCKHz()
+	if setup.Machine == vm.MachineMicrovm && tsc == 0 {
+		os.RemoveAll(qmpDir)
+		return nil, &InfraError{Stage: "vm", Err: errors.New("machine microvm: the host's TSC rate is not in /proc/cpuinfo (cpu MHz), and a microvm kernel hangs without it: use --machine q35")}
+	}
 	vo := vm.Options{
+		Machine: setup.Machine, Firmware: setup.Firmware, TSCKHz: tsc,
 		QEMU: r.opts.QEMU, Kernel: r.kernel.BzImage, Initrd: r.image.Initramfs,
 		Append: []string{"kcovlab.authkey=" + base64.StdEncoding.EncodeToString([]byte(r.key.AuthorizedLine()))},
 		Accel:  r.accel, CPUs: r.opts.CPUs, MemoryMB: r.opts.MemoryMB,
@@ -174,7 +185,13 @@ func (r *run) startGuestOn(ctx context.Context, consoleName string, port int) (*
 		os.RemoveAll(qmpDir)
 		return nil, &InfraError{Stage: "vm", Err: err}
 	}
+	if r.onStart != nil {
+		r.onStart(g.console, start)
+	}
 	r.recordPid(g.m.Pid())
+	if r.res.Setup == nil {
+		r.res.Setup = machineSetup(setup, r.kernel.Config, r.image.Initramfs)
+	}
 	if r.res.QEMUArgv == nil {
 		r.res.QEMUArgv = g.m.Argv()
 		os.WriteFile(filepath.Join(r.dir, "qemu.argv"), []byte(proc.Quote(g.m.Argv())+"\n"), 0o644)

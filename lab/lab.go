@@ -102,8 +102,10 @@ type Options struct {
 	// Accel is "auto", "kvm" or "tcg" [auto: probe KVM, fall back to TCG].
 	Accel string
 	// QEMU binary [qemu-system-x86_64].
-	QEMU     string
-	CPUs     int // [2]
+	QEMU string
+	CPUs int // [2]
+	// Machine is the machine setup (MachineSetups) [DefaultMachine].
+	Machine  string
 	MemoryMB int // [1024]
 	// Jobs for make (--make-jobs) [number of CPUs].
 	Jobs int
@@ -214,6 +216,9 @@ func (o *Options) Defaults() error {
 	}
 	if o.CPUs == 0 {
 		o.CPUs = 2
+	}
+	if o.Machine == "" {
+		o.Machine = DefaultMachine
 	}
 	if o.Jobs == 0 {
 		o.Jobs = runtime.NumCPU()

@@ -44,6 +44,7 @@ type run struct {
 	shellCode   int
 	probedClass string
 	detachNext  bool
+	onStart     func(console string, started time.Time) // ProbeBoot's console clock (nil in runs)
 }
 
 func (r *run) do(ctx context.Context) (*results.Result, error) {
@@ -265,7 +266,10 @@ func (r *run) waitSSH(ctx context.Context, m *vm.Machine, port int, cfg sshlink.
 	defer cancel()
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	abortErr := func() error { return qemuGone(console, port, m.ExitErr()) }
-	c, err := sshlink.WaitReady(wctx, addr, cfg, 500*time.Millisecond, m.Done(), abortErr)
+	if !waitListening(wctx, console, m.Done(), timeout/2) {
+		r.log.Debug("vm: no ssh listening line on the console, dialing anyway")
+	}
+	c, err := sshlink.WaitReady(wctx, addr, cfg, 100*time.Millisecond, m.Done(), abortErr)
 	if err == nil {
 		return c, nil
 	}

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/kcovlab/kcovlab/internal/kbuild"
+	"github.com/kcovlab/kcovlab/internal/vm"
 )
 
 // MinMemoryMB is the least guest memory a KCOV kernel and the u-root image
@@ -31,6 +33,9 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--scenario-timeout %s: want a positive duration", o.ScenarioTimeout)
 	case o.CacheDir == "":
 		return errors.New("no cache directory: HOME is unset; set KCOVLAB_CACHE or pass --cache DIR")
+	}
+	if _, err := vm.LookupSetup(o.Machine); err != nil {
+		return fmt.Errorf("--machine %q: want one of %s", o.Machine, strings.Join(MachineSetups(), ", "))
 	}
 	if err := CheckCacheDir(o.CacheDir); err != nil {
 		return err

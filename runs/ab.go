@@ -241,6 +241,9 @@ func identify(k *report.ABKernel, res *results.Result) {
 	if res.Accel != "" && !slices.Contains(k.Accel, res.Accel) {
 		k.Accel = append(k.Accel, res.Accel)
 	}
+	if setup := report.SetupName(res.Setup); !slices.Contains(k.Setups, setup) {
+		k.Setups = append(k.Setups, setup)
+	}
 }
 
 // stopsCompare is true for an error that every later run of the kernel

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/kbuild"
+	"github.com/kcovlab/kcovlab/internal/report"
+	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/lab"
 )
 
@@ -85,5 +87,25 @@ func TestCompareArgv(t *testing.T) {
 		if got := strings.Join(compareArgv(co), " "); got != tt.want {
 			t.Errorf("%s:\n got %s\nwant %s", tt.name, got, tt.want)
 		}
+	}
+}
+
+// identify lists every machine setup a kernel's runs booted, so that the
+// comparison can warn when they differ.
+func TestIdentifySetups(t *testing.T) {
+	var k report.ABKernel
+	q35 := &results.MachineSetup{Name: "q35", Machine: "q35"}
+	micro := &results.MachineSetup{Name: "microvm", Machine: "microvm"}
+	for _, s := range []*results.MachineSetup{q35, q35, micro, nil} {
+		identify(&k, &results.Result{Accel: "tcg", Setup: s})
+	}
+	want := []string{q35.String(), micro.String(), report.Unrecorded}
+	if strings.Join(k.Setups, "|") != strings.Join(want, "|") {
+		t.Errorf("setups = %q, want %q", k.Setups, want)
+	}
+	b := report.ABKernel{Setups: []string{q35.String()}}
+	c := &report.ABComparison{A: k, B: b}
+	if c.SetupWarning() == "" {
+		t.Error("a side with three setups against one: no warning")
 	}
 }

@@ -15,6 +15,7 @@ var benchmarks = map[string]struct {
 	about string
 	run   func(args []string, stdout, stderr io.Writer) int
 }{
+	"boot": {benchBootAbout, cmdBenchBoot},
 	"pool": {"a nightly on cached kernels with --jobs 1 and with the pool's default: wall times and their ratio", cmdBenchPool},
 }
 

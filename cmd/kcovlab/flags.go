@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/kbuild"
@@ -44,6 +45,7 @@ func commonFlags(fs *flag.FlagSet, o *lab.Options, stderr io.Writer) *bool {
 	fs.StringVar(&o.Accel, "accel", "auto", "auto (probe KVM, fall back to TCG), kvm or tcg")
 	fs.StringVar(&o.QEMU, "qemu", "qemu-system-x86_64", "QEMU binary")
 	fs.IntVar(&o.CPUs, "cpus", 2, "guest vCPUs")
+	fs.StringVar(&o.Machine, "machine", lab.DefaultMachine, "machine setup: "+strings.Join(lab.MachineSetups(), ", "))
 	fs.IntVar(&o.MemoryMB, "memory", 1024, "guest memory in MiB")
 	fs.IntVar(&o.Jobs, "make-jobs", runtime.NumCPU(), "make -j of a kernel build")
 	fs.DurationVar(&o.BootTimeout, "boot-timeout", 0, "boot-to-SSH limit (default 3m under TCG, 1m under KVM)")

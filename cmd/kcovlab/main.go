@@ -69,6 +69,9 @@ usage:
   kcovlab bench pool [--kernel K,..] [--jobs N]
                           measure the pool: the same nightly on cached kernels with
                           --jobs 1 and with the default, wall times and their ratio
+  kcovlab bench boot [--boots N] [--setups a,b] [--json FILE]
+                          boot a cached kernel under each machine setup and break
+                          the boot down (exec, kernel, init, sshd, SSH); build numbers
   kcovlab version         the version (module, VCS revision, -dirty), as result.json records it
   kcovlab help [CMD]      this text, or CMD's usage (as CMD --help)
 

@@ -38,6 +38,9 @@ const (
 func main() {
 	log.SetPrefix("kcovinit: ")
 	log.SetFlags(0)
+	// The boot bench (kcovlab bench boot) times this line and the
+	// "ssh listening" one as they reach the host's console.
+	log.Printf("up at %s", uptime())
 	if err := run(); err != nil {
 		log.Fatal(err)
 	}
@@ -78,7 +81,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	log.Printf("ssh listening on %s:%s, host key %s", guestAddr, sshPort, ssh.FingerprintSHA256(host.Public()))
+	log.Printf("ssh listening on %s:%s, host key %s, at %s", guestAddr, sshPort, ssh.FingerprintSHA256(host.Public()), uptime())
 	srv := &sshlink.Server{HostKey: host.Signer, Authorized: authorized, Logf: log.Printf, Shell: []string{"/bbin/gosh"}}
 	return srv.Serve(context.Background(), ln)
 }
@@ -131,4 +134,14 @@ func mountDebugfs() error {
 		return fmt.Errorf("mount debugfs: %w", err)
 	}
 	return nil
+}
+
+// uptime is the guest's uptime from /proc/uptime, "?s" when unreadable.
+func uptime() string {
+	b, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return "?s"
+	}
+	up, _, _ := strings.Cut(string(b), " ")
+	return up + "s"
 }

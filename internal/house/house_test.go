@@ -21,7 +21,7 @@ const module = "github.com/kcovlab/kcovlab/"
 var levels = [][]string{
 	{"cmd/kcovlab"},
 	{"e2e"},
-	{"bisect", "compare", "ask", "nightly", "mutants", "export"},
+	{"bisect", "compare", "ask", "nightly", "mutants", "export", "bench"},
 	{"runs"},
 	{"runs/runstest"}, // the fake lab: runs' own tests use it too
 	{"lab"},

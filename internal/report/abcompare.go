@@ -54,10 +54,13 @@ type ABKernel struct {
 	// Name is the kernel as it was asked for: a named kernel or a series.
 	Name string `json:"name"`
 	// Kernel is the identity result.json recorded for its first run.
-	Kernel   results.Kernel `json:"kernel"`
-	Accel    []string       `json:"accel"`
-	Verdicts Verdicts       `json:"verdicts"`
-	Samples  []ABSample     `json:"samples"`
+	Kernel results.Kernel `json:"kernel"`
+	Accel  []string       `json:"accel"`
+	// Setups are the machine setups its runs booted ("unrecorded" for a
+	// result.json without one); SetupWarning compares the two sides'.
+	Setups   []string   `json:"machine_setups,omitempty"`
+	Verdicts Verdicts   `json:"verdicts"`
+	Samples  []ABSample `json:"samples"`
 }
 
 // Verdicts counts a kernel's runs by verdict.

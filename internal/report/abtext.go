@@ -20,6 +20,9 @@ func (c *ABComparison) WriteText(w io.Writer, color bool) {
 	fmt.Fprintf(w, "compare: %s %s, %d run(s) per kernel, %s on one machine\n",
 		plural("scenario", len(c.Scenarios)), printable(strings.Join(c.Scenarios, ",")), c.Runs, c.Order)
 	width := max(utf8.RuneCountInString(c.A.Name), utf8.RuneCountInString(c.B.Name))
+	if warn := c.SetupWarning(); warn != "" {
+		fmt.Fprintf(w, "\n%s\n\n", warn)
+	}
 	writeKernel(w, "A", &c.A, width)
 	writeKernel(w, "B", &c.B, width)
 	fmt.Fprintf(w, "\nmedian and %s of each kernel's runs; delta = median B - median A;\n", c.Spread)

@@ -39,6 +39,9 @@ type MetricMove struct {
 // Diff is what changed from one set of runs (a previous nightly) to another.
 // Every list is sorted by kernel, then scenario (then metric).
 type Diff struct {
+	// SetupWarning is set when the two sets booted different machine
+	// setups (see ABComparison.SetupWarning).
+	SetupWarning string `json:"setup_warning,omitempty"`
 	// NewFailures fail or error now and did not before: they passed, were
 	// skipped, or did not exist (a new kernel or scenario).
 	NewFailures []Key `json:"new_failures"`
@@ -99,6 +102,7 @@ func Compare(prev, cur []*results.Result, tol Tolerance) *Diff {
 	slices.SortFunc(d.Moved, func(a, b MetricMove) int {
 		return cmp.Or(compareKeys(a.Key, b.Key), cmp.Compare(a.Metric, b.Metric))
 	})
+	d.SetupWarning = setupWarning("the previous runs", setupsOf(prev), "these", setupsOf(cur))
 	return d
 }
 
@@ -157,6 +161,9 @@ func (d *Diff) Empty() bool {
 
 // Write prints d for people: a section per kind of change, or "no changes".
 func (d *Diff) Write(w io.Writer) {
+	if d.SetupWarning != "" {
+		fmt.Fprintln(w, d.SetupWarning)
+	}
 	if d.Empty() {
 		fmt.Fprintln(w, "no changes")
 		return

@@ -25,7 +25,7 @@ import (
 // is the machine-readable schema; docs/result-json.md describes it.
 const (
 	SchemaMajor = 2
-	SchemaMinor = 1
+	SchemaMinor = 2
 )
 
 // SchemaVersion is the schema this kcovlab writes, "MAJOR.MINOR".
@@ -65,10 +65,12 @@ type Result struct {
 	Image      Image     `json:"image"`
 	Accel      string    `json:"accel"`
 	// AccelReason says why that accelerator was chosen.
-	AccelReason string     `json:"accel_reason,omitempty"`
-	QEMUArgv    []string   `json:"qemu_argv,omitempty"`
-	Stages      []Stage    `json:"stages"`
-	Scenarios   []Scenario `json:"scenarios"`
+	AccelReason string   `json:"accel_reason,omitempty"`
+	QEMUArgv    []string `json:"qemu_argv,omitempty"`
+	// Setup is the machine setup the guest booted with.
+	Setup     *MachineSetup `json:"machine_setup,omitempty"`
+	Stages    []Stage       `json:"stages"`
+	Scenarios []Scenario    `json:"scenarios"`
 	// Loop records the daily-loop options a run used (kcovlab run
 	// --kernel-image, --append, --put, --exec, --keep, --gdb); nil without.
 	Loop *Loop `json:"loop,omitempty"`
@@ -305,6 +307,9 @@ func (r *Result) Header(w io.Writer) {
 		accel = "not booted"
 	}
 	fmt.Fprintf(w, "run %s: kernel %s, %s\n", r.RunID, k, accel)
+	if r.Setup != nil {
+		fmt.Fprintf(w, "  machine: %s\n", r.Setup)
+	}
 	var st []string
 	for _, s := range r.Stages {
 		st = append(st, fmt.Sprintf("%s %.1fs", s.Name, s.Seconds))

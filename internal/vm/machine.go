@@ -72,7 +72,10 @@ func preflight(o Options, qemu string) error {
 	if _, err := exec.LookPath(qemu); err != nil {
 		return &OptionsError{Field: "QEMU", Problem: fmt.Sprintf("%v: install QEMU or set the binary's path", err)}
 	}
-	for _, f := range []struct{ field, path string }{{"Kernel", o.Kernel}, {"Initrd", o.Initrd}} {
+	for _, f := range []struct{ field, path string }{{"Kernel", o.Kernel}, {"Initrd", o.Initrd}, {"Firmware", o.Firmware}} {
+		if f.path == "" {
+			continue // only Firmware may be empty: Argv checked the others
+		}
 		if _, err := os.Stat(f.path); err != nil {
 			return &OptionsError{Field: f.field, Problem: fmt.Sprintf("%v: build it first or fix the path", err)}
 		}

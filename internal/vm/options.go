@@ -49,6 +49,15 @@ type Options struct {
 	Append []string // extra kernel command line words, after the base ones
 	Accel  Accel    // AccelKVM or AccelTCG; required
 
+	// Machine is the machine type [MachineQ35]; Firmware a -bios image
+	// [the machine's default]. Setups names the combinations kcovlab knows.
+	Machine  MachineType
+	Firmware string
+	// TSCKHz is the guest TSC's rate, told to a microvm guest's kernel
+	// (which cannot measure it); required for MachineMicrovm. HostTSCKHz
+	// reads it.
+	TSCKHz int
+
 	CPUs     int // vCPUs; DefaultCPUs when 0
 	MemoryMB int // guest RAM in MiB; DefaultMemoryMB when 0
 
@@ -77,8 +86,8 @@ func (o Options) Argv() ([]string, error) {
 	argv := []string{
 		o.QEMU,
 		"-nodefaults", "-no-reboot", "-display", "none",
-		"-machine", "q35",
 	}
+	argv = append(argv, machineArgs(o.Machine, o.Firmware)...)
 	argv = append(argv, accelArgs(o.Accel)...)
 	argv = append(argv,
 		"-smp", strconv.Itoa(o.CPUs),
@@ -99,9 +108,11 @@ func (o Options) Argv() ([]string, error) {
 	return append(argv, o.ExtraArgs...), nil
 }
 
-// Cmdline returns the kernel command line: the base words followed by Append.
+// Cmdline returns the kernel command line: the base words, the words the
+// machine type needs, then Append.
 func (o Options) Cmdline() string {
-	words := append(append([]string(nil), baseCmdline...), o.Append...)
+	words := append(append([]string(nil), baseCmdline...), machineCmdline(o.Machine, o.TSCKHz)...)
+	words = append(words, o.Append...)
 	return strings.Join(words, " ")
 }
 
@@ -114,6 +125,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MemoryMB == 0 {
 		o.MemoryMB = DefaultMemoryMB
+	}
+	if o.Machine == "" {
+		o.Machine = MachineQ35
 	}
 	return o
 }
@@ -131,6 +145,10 @@ func (o Options) validate() error {
 		return bad("Accel", `empty: set "kvm" or "tcg" (ProbeAccel picks one)`)
 	case o.Accel != AccelKVM && o.Accel != AccelTCG:
 		return bad("Accel", `%q is not an accelerator: use "kvm" or "tcg"`, o.Accel)
+	case o.Machine != MachineQ35 && o.Machine != MachinePC && o.Machine != MachineMicrovm:
+		return bad("Machine", "%q is not a machine type kcovlab boots: use q35, pc or microvm", o.Machine)
+	case o.Machine == MachineMicrovm && o.TSCKHz <= 0:
+		return bad("TSCKHz", "not set: a microvm kernel cannot measure the TSC and hangs without it; set the host's rate (HostTSCKHz)")
 	case o.CPUs < 0:
 		return bad("CPUs", "%d is negative: use 0 for the default or a positive count", o.CPUs)
 	case o.MemoryMB < 0:
