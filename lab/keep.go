@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,17 +20,13 @@ import (
 const KeepFile = "kept.json"
 
 // Terminal is the user's side of kcovlab shell: with Term set the guest's
-// shell runs on a pty of Rows x Cols, resized from Resize.
-type Terminal struct {
-	Stdin          io.Reader
-	Stdout, Stderr io.Writer
-	Term           string
-	Rows, Cols     int
-	Resize         <-chan WindowSize
-}
+// shell runs on a pty of Rows x Cols, resized from Resize. It is the SSH
+// channel's own type, named here so that commands need not import
+// internal/sshlink.
+type Terminal = sshlink.Terminal
 
 // WindowSize is a terminal's size in characters.
-type WindowSize struct{ Rows, Cols int }
+type WindowSize = sshlink.WindowSize
 
 // Shell boots like Run (the scenarios, puts and execs in opts run first;
 // none by default), then opens the guest's shell on t and returns its exit
@@ -73,25 +68,7 @@ func (r *run) openShell(ctx context.Context, g *guest) error {
 }
 
 func shellOn(ctx context.Context, c *sshlink.Client, t Terminal) (int, error) {
-	resize := make(chan sshlink.WindowSize, 1)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for {
-			select {
-			case ws := <-t.Resize:
-				select {
-				case resize <- sshlink.WindowSize{Rows: ws.Rows, Cols: ws.Cols}:
-				case <-stop:
-					return
-				}
-			case <-stop:
-				return
-			}
-		}
-	}()
-	return c.Shell(ctx, sshlink.Terminal{Stdin: t.Stdin, Stdout: t.Stdout, Stderr: t.Stderr,
-		Term: t.Term, Rows: t.Rows, Cols: t.Cols, Resize: resize})
+	return c.Shell(ctx, t)
 }
 
 // keepGuest leaves g running (it was started detached) and records how to
