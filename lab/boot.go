@@ -145,7 +145,7 @@ func (r *run) startGuestOn(ctx context.Context, consoleName string, port int) (*
 	g := &guest{console: filepath.Join(r.dir, consoleName), qmpDir: qmpDir}
 	vo := vm.Options{
 		QEMU: r.opts.QEMU, Kernel: r.kernel.BzImage, Initrd: r.image.Initramfs,
-		Append: []string{"kcovlab.authkey=" + base64.StdEncoding.EncodeToString([]byte(r.key.AuthorizedLine()))},
+		Append: append([]string{"kcovlab.authkey=" + base64.StdEncoding.EncodeToString([]byte(r.key.AuthorizedLine()))}, r.opts.KernelArgs...),
 		Accel:  r.accel, CPUs: r.opts.CPUs, MemoryMB: r.opts.MemoryMB,
 		SSHPort: port, QMPSocket: filepath.Join(qmpDir, "qmp.sock"), ConsoleLog: g.console,
 	}

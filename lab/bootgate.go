@@ -3,11 +3,15 @@ package lab
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/kcovlab/kcovlab/internal/results"
+	"github.com/kcovlab/kcovlab/internal/series"
 	"github.com/kcovlab/kcovlab/scenarios"
 )
 
@@ -35,7 +39,8 @@ func (r *run) bootTrial(ctx context.Context, s scenarios.Scenario, console strin
 		res.Error = be.Reason
 		if be.Crash != nil {
 			res.Error = be.Crash.Title
-			res.Evidence = []string{"crash: " + be.Crash.Title, "guilty frame: " + GuiltyFrame(be.Crash.Report)}
+			raw, _ := os.ReadFile(filepath.Join(r.dir, console))
+			res.Evidence = r.crashEvidence(ctx, res.Metrics, be.Crash, string(raw))
 		}
 	default:
 		// The lab's failure (QEMU killed, a port clash) or a cancellation:
@@ -63,4 +68,83 @@ func GuiltyFrame(report string) string {
 		return m[1]
 	}
 	return "unknown"
+}
+
+// crashEvidence names a boot-gate crash: its title, the guilty frame (the
+// instrumented function whose coverage callback crashed, symbolized from
+// vmlinux: "sched_clock+0x12 (arch/x86/kernel/tsc.c)"), the path from it to
+// the interrupted code, and how it matches the trace patch 01 cites. It
+// counts the crash in metrics as crashes_patch01 (the same path) or
+// crashes_other.
+func (r *run) crashEvidence(ctx context.Context, metrics map[string]float64, crash *KernelCrash, console string) []string {
+	report := crash.Report
+	if i := strings.Index(console, crash.Title); i >= 0 {
+		report = console[i:] // the whole report: a nested fault's trace is long
+	}
+	frames := ParseFrames(report)
+	ev := []string{"crash: " + crash.Title}
+	i, ok := KCOVCaller(frames)
+	if !ok {
+		metrics["crashes_other"] = 1
+		return append(ev, "guilty frame: "+GuiltyFrame(report), "patch 01 trace: no match (no KCOV frame with a caller in the trace)")
+	}
+	ev = append(ev, "guilty frame: "+r.describeFrame(frames[i]))
+	ref := r.patch01Frames(ctx)
+	if ref == nil {
+		metrics["crashes_other"] = 1
+		return append(ev, "patch 01 trace: no reference (the kernel's series has no patch 01 with a trace)")
+	}
+	m := MatchFrames(frames, ref)
+	ev = append(ev, "path: "+strings.Join(m.Path, " <- "))
+	verdict := "matches"
+	if m.OK {
+		metrics["crashes_patch01"] = 1
+	} else {
+		metrics["crashes_other"] = 1
+		verdict = "does not match"
+	}
+	line := fmt.Sprintf("patch 01 trace: %s (guilty %s, patch 01's %s; %s %s); %d of %d of its frames in order: %s",
+		verdict, m.Guilty, m.Want, preemptFrame, map[bool]string{true: "on the path", false: "not on the path"}[slices.Contains(m.Path, preemptFrame)],
+		len(m.Matched), len(m.Matched)+len(m.Missing), strings.Join(m.Matched, ", "))
+	if len(m.Missing) > 0 {
+		line += "; not in this trace: " + strings.Join(m.Missing, ", ")
+	}
+	return append(ev, line)
+}
+
+// describeFrame symbolizes a console frame from vmlinux and the function
+// index: "sched_clock+0x12 (arch/x86/kernel/tsc.c)".
+func (r *run) describeFrame(f Frame) string {
+	var off uint64
+	if _, err := fmt.Sscanf(f.Off, "+0x%x/", &off); err != nil || r.syms == nil {
+		return f.Func + f.Off
+	}
+	addr, ok := r.syms.Addr(f.Func)
+	if !ok {
+		return f.Func + f.Off
+	}
+	return r.syms.Describe(addr + off)
+}
+
+// patch01Frames is the trace in the message of patch 01 of the kernel's
+// series, patches left out or not; nil when there is none.
+func (r *run) patch01Frames(ctx context.Context) []Frame {
+	def := r.def
+	def.Exclude, def.Mutant = nil, ""
+	s, err := def.LoadSeries(ctx, r.opts.ModuleDir)
+	if err != nil || s == nil {
+		return nil
+	}
+	return patch01Trace(s)
+}
+
+func patch01Trace(s *series.Series) []Frame {
+	for _, p := range s.Patches {
+		if p.Number == 1 {
+			if f := ParseFrames(p.Message); len(f) > 0 {
+				return f
+			}
+		}
+	}
+	return nil
 }

@@ -95,7 +95,13 @@ type Options struct {
 	BootTimeout time.Duration
 	// ScenarioTimeout bounds each scenario [5m].
 	ScenarioTimeout time.Duration
-	Log             *slog.Logger
+	// BootRuns is how many boots a boot-gate scenario makes [the
+	// scenario's FreshBoots].
+	BootRuns int
+	// KernelArgs are extra kernel command-line words for every boot, e.g.
+	// initramfs_async=0 (one parameter per word).
+	KernelArgs []string
+	Log        *slog.Logger
 	// Out receives the human summary [discarded].
 	Out io.Writer
 	// Color colours the summary's verdicts (set it when Out is a terminal).

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/kbuild"
@@ -48,6 +49,11 @@ func commonFlags(fs *flag.FlagSet, o *lab.Options, stderr io.Writer) *bool {
 	fs.IntVar(&o.Jobs, "jobs", runtime.NumCPU(), "make -j")
 	fs.DurationVar(&o.BootTimeout, "boot-timeout", 0, "boot-to-SSH limit (default 3m under TCG, 1m under KVM)")
 	fs.DurationVar(&o.ScenarioTimeout, "scenario-timeout", 5*time.Minute, "limit per scenario")
+	fs.IntVar(&o.BootRuns, "boot-runs", 0, "boots per boot-gate scenario (default: the scenario's; bootgate 5)")
+	fs.Func("kernel-args", "comma-separated extra kernel command-line words, e.g. initramfs_async=0", func(v string) error {
+		o.KernelArgs = strings.Split(v, ",")
+		return nil
+	})
 	return fs.Bool("v", false, "log debug lines (commands run)")
 }
 
