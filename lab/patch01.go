@@ -42,6 +42,11 @@ func ParseFrames(text string) []Frame {
 	return out
 }
 
+// kcovCallback are the coverage callback and the helpers it inlines or
+// calls: a frame of one of them is KCOV recording a PC (kcov_init and the
+// ioctl handlers are not).
+var kcovCallback = regexp.MustCompile(`^(__sanitizer_cov_\w+|write_comp_data|check_kcov_mode|get_kcov_mode|kcov_append_to_buffer)$`)
+
 // KCOVCaller is the instrumented function whose coverage callback started
 // the crash: the first reliable frame after the last KCOV frame. Where the
 // fault handler's own instrumented code faulted again (the nested RIPs of
@@ -51,7 +56,7 @@ func ParseFrames(text string) []Frame {
 func KCOVCaller(frames []Frame) (caller int, ok bool) {
 	last := -1
 	for i, f := range frames {
-		if kcovFrames.MatchString(f.Func) {
+		if kcovCallback.MatchString(f.Func) {
 			last = i
 		}
 	}
@@ -59,7 +64,7 @@ func KCOVCaller(frames []Frame) (caller int, ok bool) {
 		return 0, false
 	}
 	for i := last + 1; i < len(frames); i++ {
-		if !frames[i].Unreliable && !kcovFrames.MatchString(frames[i].Func) {
+		if !frames[i].Unreliable && !kcovCallback.MatchString(frames[i].Func) {
 			return i, true
 		}
 	}
