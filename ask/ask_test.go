@@ -58,10 +58,12 @@ func checkAnswer(t *testing.T, ans *Answer, wants ...string) {
 // fact, at known line numbers.
 var fakeTree = map[string]string{
 	"kernel/kcov.c":            "x\nstatic notrace enum kcov_mode get_kcov_mode(struct task_struct *t)\n{\n\tif (!in_task() && !(in_softirq_really() && t->kcov_softirq))\n\t * in_interrupt() returns false (e.g. preempt_schedule_irq()).\n",
-	"include/linux/preempt.h":  "# define in_task()\t\t(!(preempt_count() & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_OFFSET)))\n",
+	"include/linux/preempt.h":  "# define in_task()\t\t(!((preempt_count() & (NMI_MASK | HARDIRQ_MASK)) | in_serving_softirq()))\n#else\n# define in_task()\t\t(!(preempt_count() & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_OFFSET)))\n",
 	"kernel/entry/common.c":    "void raw_irqentry_exit_cond_resched(void)\n{\n\tif (!preempt_count()) {\n\t\tif (need_resched())\n\t\t\tpreempt_schedule_irq();\n",
 	"kernel/sched/core.c":      "asmlinkage __visible void __sched preempt_schedule_irq(void)\n{\n\tBUG_ON(preempt_count() || !irqs_disabled());\n",
 	"kernel/sched/Makefile":    "KCOV_INSTRUMENT := n\n",
+	"kernel/locking/Makefile":  "\nKCOV_INSTRUMENT\t\t:= n\n",
+	"kernel/entry/Makefile":    "\n\nKCOV_INSTRUMENT := n\n",
 	"kernel/locking/lockdep.c": "static struct pin_cookie __lock_pin_lock(struct lockdep_map *lock)\n{\n\t\t\tcookie.val = 1 + (sched_clock() & 0xffff);\n",
 	"arch/x86/kernel/tsc.c":    "\n\nnotrace u64 sched_clock(void)\n",
 	"arch/x86/kernel/Makefile": "KCOV_INSTRUMENT_tsc.o\t\t\t\t\t:= n\n",
@@ -79,7 +81,7 @@ func fakeSource(tree map[string]string) func(context.Context, lab.Options, strin
 
 // tscScript fakes tsc-noise's runs: the no-01 lockdep kernel crashes in
 // crashes of its boots, on patch 01's path.
-func tscScript(crashes int) func(kernel string, n int) (*results.Result, error) {
+func tscScript(crashes int, traced bool) func(kernel string, n int) (*results.Result, error) {
 	return func(kernel string, n int) (*results.Result, error) {
 		switch kernel {
 		case "v2":
@@ -95,7 +97,14 @@ func tscScript(crashes int) func(kernel string, n int) (*results.Result, error) 
 			sc := results.Scenario{Name: "bootgate", Verdict: results.Pass, Metrics: map[string]float64{"boots": 14}}
 			if crashes > 0 {
 				sc.Verdict = results.Fail
-				sc.Metrics["crashes"], sc.Metrics["crashes_patch01"] = float64(crashes), float64(crashes)
+				sc.Metrics["crashes"], sc.Metrics["crashes_selftest"] = float64(crashes), float64(crashes)
+				if !traced {
+					sc.Evidence = []string{"trial 1: crash: BUG: kernel NULL pointer dereference, address: 0000000000000000",
+						"trial 1: during KCOV's selftest, in __sanitizer_cov_trace_pc_guard+0x61/0xd0",
+						"trial 1: console: BUG: kernel NULL pointer dereference | Thread overran stack, or stack corrupted | RIP: 0010:__sanitizer_cov_trace_pc_guard+0x61/0xd0 | Call Trace: (empty)"}
+					return askResult(kernel, n, sc), nil
+				}
+				sc.Metrics["crashes_patch01"] = float64(crashes)
 				for i := 1; i <= crashes; i++ {
 					sc.Evidence = append(sc.Evidence, fmt.Sprintf("trial %d: crash: BUG: unable to handle page fault", i),
 						fmt.Sprintf("trial %d: guilty frame: sched_clock+0x12 (arch/x86/kernel/tsc.c)", i),
@@ -111,7 +120,7 @@ func tscScript(crashes int) func(kernel string, n int) (*results.Result, error) 
 }
 
 func TestAskTSCNoise(t *testing.T) {
-	f := &runstest.Fake{Script: tscScript(9)}
+	f := &runstest.Fake{Script: tscScript(9, true)}
 	o := askOptions(t, "tsc-noise", f)
 	o.source = fakeSource(fakeTree)
 	ans, err := Ask(context.Background(), o)
@@ -143,6 +152,8 @@ func TestAskTSCNoise(t *testing.T) {
 		"v2-lockdep-selftest: 0 of 14 boots crashed",
 		"passed kernel/kcov.c:4 `if (!in_task() && !(in_softirq_really() && t->kcov_softirq))`",
 		"kernel/entry/common.c:3 `if (!preempt_count()) {`, then kernel/entry/common.c:5 `preempt_schedule_irq();`",
+		"include/linux/preempt.h:3 `# define in_task()",
+		"kernel/entry/Makefile:3 `KCOV_INSTRUMENT := n`, kernel/sched/Makefile:1 `KCOV_INSTRUMENT := n`, kernel/locking/Makefile:2 `KCOV_INSTRUMENT\t\t:= n`",
 		"kernel/locking/lockdep.c:3 `cookie.val = 1 + (sched_clock() & 0xffff);`",
 		"arch/x86/kernel/tsc.c:3 `notrace u64 sched_clock(void)`",
 		"kernel/kcov.c:5 `* in_interrupt() returns false (e.g. preempt_schedule_irq()).`",
@@ -160,7 +171,7 @@ func TestAskTSCNoise(t *testing.T) {
 // Red: no crash without patch 01 is "not reproduced", never a contrast;
 // and a built tree without the cited lines gets no claim.
 func TestAskTSCNoiseNotReproduced(t *testing.T) {
-	f := &runstest.Fake{Script: tscScript(0)}
+	f := &runstest.Fake{Script: tscScript(0, true)}
 	o := askOptions(t, "tsc-noise", f)
 	tree := maps.Clone(fakeTree)
 	tree["kernel/kcov.c"] = strings.ReplaceAll(tree["kernel/kcov.c"], "in_task()", "in_interrupt()")
@@ -171,7 +182,7 @@ func TestAskTSCNoiseNotReproduced(t *testing.T) {
 	}
 	text := strings.Join(ans.Findings, "\n")
 	for _, w := range []string{
-		"not reproduced: 0 of 14 boots of v2-no01-lockdep-selftest (without patch 01) crashed in sched_clock (tsc.c) under preempt_schedule_irq; with patch 01 (v2-lockdep-selftest): 0 of 14",
+		"not reproduced: 0 of 14 boots of v2-no01-lockdep-selftest (without patch 01) crashed in sched_clock (tsc.c) under preempt_schedule_irq or in KCOV's selftest; with patch 01 (v2-lockdep-selftest): 0 of 14",
 		"Configs tried: fragments guest.config",
 		"cannot cite the built source, so no claim is made: kernel/kcov.c: no line with \"if (!in_task()\" after \"enum kcov_mode get_kcov_mode(\"",
 	} {
@@ -260,5 +271,30 @@ func TestAskRejects(t *testing.T) {
 	}
 	if len(f.Calls) != 0 {
 		t.Errorf("%d runs started for bad input", len(f.Calls))
+	}
+}
+
+// The crash as this machine shows it: in the selftest, no trace left.
+func TestAskTSCNoiseSelftestNoTrace(t *testing.T) {
+	f := &runstest.Fake{Script: tscScript(14, false)}
+	o := askOptions(t, "tsc-noise", f)
+	o.source = fakeSource(fakeTree)
+	ans, err := Ask(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(ans.Findings, "\n")
+	for _, w := range []string{
+		"without patch 01: 14 of 14 boots crashed in KCOV's selftest (the coverage callback ran for the selftest task and faulted on its NULL buffer); with it: 0 of 14 (p = 5e-08",
+		"No call trace survived to name sched_clock or preempt_schedule_irq",
+		"Console (first crash): BUG: kernel NULL pointer dereference | Thread overran stack",
+		"Did it pass check_kcov_mode()'s in_task() test? Yes",
+	} {
+		if !strings.Contains(text, w) {
+			t.Errorf("findings lack %q:\n%s", w, text)
+		}
+	}
+	if strings.Contains(text, "crashed in sched_clock (tsc.c) under") {
+		t.Errorf("the answer claims the sched_clock path without a trace:\n%s", text)
 	}
 }

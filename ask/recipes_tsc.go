@@ -33,17 +33,21 @@ type gateCount struct {
 	Boots     int            `json:"boots"`
 	Crashes   int            `json:"crashes"`
 	Patch01   int            `json:"crashes_patch01"`
+	Selftest  int            `json:"crashes_selftest"`
 	Timeouts  int            `json:"timeouts"`
 	Guilty    map[string]int `json:"guilty_frames,omitempty"`
 	Paths     map[string]int `json:"paths,omitempty"`
 	Matches   []string       `json:"matches,omitempty"`
 	Fragments []string       `json:"fragments,omitempty"`
+	Excerpt   string         `json:"excerpt,omitempty"`
 }
 
 var (
 	gateGuilty = regexp.MustCompile(`^trial \d+: guilty frame: (.+)$`)
 	gatePath   = regexp.MustCompile(`^trial \d+: path: (.+)$`)
 	gateMatch  = regexp.MustCompile(`^trial \d+: patch 01 trace: (.+)$`)
+	// gateSelftest is the console's crash excerpt, for the answer.
+	gateSelftest = regexp.MustCompile(`^trial \d+: console: (.+)$`)
 )
 
 func readGate(kernel string, res *results.Result) gateCount {
@@ -54,6 +58,7 @@ func readGate(kernel string, res *results.Result) gateCount {
 	}
 	g.Boots, g.Crashes = int(s.Metrics["boots"]), int(s.Metrics["crashes"])
 	g.Patch01, g.Timeouts = int(s.Metrics["crashes_patch01"]), int(s.Metrics["timeouts"])
+	g.Selftest = int(s.Metrics["crashes_selftest"])
 	for _, e := range s.Evidence {
 		if m := gateGuilty.FindStringSubmatch(e); m != nil {
 			g.Guilty[m[1]]++
@@ -61,6 +66,8 @@ func readGate(kernel string, res *results.Result) gateCount {
 			g.Paths[m[1]]++
 		} else if m := gateMatch.FindStringSubmatch(e); m != nil && len(g.Matches) < 1 {
 			g.Matches = append(g.Matches, m[1])
+		} else if m := gateSelftest.FindStringSubmatch(e); m != nil && g.Excerpt == "" {
+			g.Excerpt = m[1]
 		}
 	}
 	return g
@@ -141,33 +148,46 @@ func (a *asker) crashGate(ctx context.Context) (reproduced bool, err error) {
 		gates = append(gates, readGate(k, res))
 	}
 	with, without := gates[0], gates[1]
-	ft, err := stats.Fisher(without.Patch01, without.Boots, with.Patch01, with.Boots)
+	// The lead counts crashes on patch 01's path when a trace shows it,
+	// else crashes in KCOV's selftest whose trace did not survive.
+	count := func(g gateCount) int { return g.Patch01 }
+	if without.Patch01 == 0 && without.Selftest > 0 {
+		count = func(g gateCount) int { return g.Selftest }
+	}
+	ft, err := stats.Fisher(count(without), without.Boots, count(with), with.Boots)
 	if err != nil {
 		return false, &lab.ScenarioError{Scenario: "bootgate", Err: err}
 	}
 	p := fmt.Sprintf("p = %.2g, two-sided Fisher's exact test, %d vs %d boots", ft.P, without.Boots, with.Boots)
-	if without.Patch01 == 0 {
-		a.findf("not reproduced: 0 of %d boots of %s (without patch 01) crashed in %s (tsc.c) under %s; with patch 01 (%s): %d of %d crashed that way (%s). Configs tried: fragments %s; %d vCPUs; extra kernel args %q; other crashes: %s; timeouts (hung boots) %d.",
-			without.Boots, without.Kernel, guiltyFn, preemptFn, with.Kernel, with.Patch01, with.Boots, p,
-			strings.Join(without.Fragments, ","), a.opts.CPUs, strings.Join(a.opts.KernelArgs, " "), orNone(counted(without.Guilty)), without.Timeouts)
-	} else {
+	switch {
+	case without.Patch01 > 0:
 		a.findf("without patch 01: %d of %d boots crashed in %s (tsc.c) under %s; with it: %d of %d (%s). Kernels: %s and %s (CONFIG_PREEMPT, lockdep, CONFIG_KCOV_SELFTEST), %d vCPUs.",
 			without.Patch01, without.Boots, guiltyFn, preemptFn, with.Patch01, with.Boots, p, without.Kernel, with.Kernel, a.opts.CPUs)
+	case without.Selftest > 0:
+		a.findf("without patch 01: %d of %d boots crashed in KCOV's selftest (the coverage callback ran for the selftest task and faulted on its NULL buffer); with it: %d of %d (%s). The two kernels differ only in tsc.c's instrumentation, so tsc.c code ran as the selftest task. No call trace survived to name %s or %s: the callback faulted again in the page-fault handler's instrumented code until the stack overflowed (the trace is empty). Kernels: %s and %s (CONFIG_PREEMPT, lockdep, CONFIG_KCOV_SELFTEST), %d vCPUs.",
+			without.Selftest, without.Boots, with.Selftest, with.Boots, p, guiltyFn, preemptFn, without.Kernel, with.Kernel, a.opts.CPUs)
+	default:
+		a.findf("not reproduced: 0 of %d boots of %s (without patch 01) crashed in %s (tsc.c) under %s or in KCOV's selftest; with patch 01 (%s): %d of %d crashed that way (%s). Configs tried: fragments %s; %d vCPUs; extra kernel args %q; other crashes: %s; timeouts (hung boots) %d.",
+			without.Boots, without.Kernel, guiltyFn, preemptFn, with.Kernel, with.Patch01, with.Boots, p,
+			strings.Join(without.Fragments, ","), a.opts.CPUs, strings.Join(a.opts.KernelArgs, " "), orNone(counted(without.Guilty)), without.Timeouts)
 	}
 	for _, g := range gates {
 		if g.Crashes == 0 {
 			a.findf("%s: %d of %d boots crashed, %d hung.", g.Kernel, g.Crashes, g.Boots, g.Timeouts)
 			continue
 		}
-		line := fmt.Sprintf("%s: %d of %d boots crashed (%d on patch 01's path), %d hung; guilty frames: %s; paths: %s.",
-			g.Kernel, g.Crashes, g.Boots, g.Patch01, g.Timeouts, counted(g.Guilty), counted(g.Paths))
+		line := fmt.Sprintf("%s: %d of %d boots crashed (%d in KCOV's selftest, %d with patch 01's path in the trace), %d hung; guilty frames: %s; paths: %s.",
+			g.Kernel, g.Crashes, g.Boots, g.Selftest, g.Patch01, g.Timeouts, orNone(counted(g.Guilty)), orNone(counted(g.Paths)))
 		if len(g.Matches) > 0 {
 			line += " Against patch 01's trace (first crash): " + g.Matches[0] + "."
+		}
+		if g.Excerpt != "" {
+			line += " Console (first crash): " + g.Excerpt
 		}
 		a.findf("%s", line)
 	}
 	a.ans.Data = map[string]any{"bootgate": gates, "fisher_p": ft.P}
-	return without.Patch01 > 0, nil
+	return count(without) > 0, nil
 }
 
 // source lines the in_task() answer rests on: where to find each in the
@@ -183,11 +203,14 @@ type sourceLine struct {
 var inTaskLines = []sourceLine{
 	{key: "check", path: "kernel/kcov.c", after: []string{"bool check_kcov_mode(", "enum kcov_mode get_kcov_mode("}, want: "if (!in_task()"},
 	{key: "comment", path: "kernel/kcov.c", after: []string{"bool check_kcov_mode(", "enum kcov_mode get_kcov_mode("}, want: "preempt_schedule_irq()"},
-	{key: "in_task", path: "include/linux/preempt.h", want: "define in_task()"},
+	// The !PREEMPT_RT definition (the kernels here are not RT).
+	{key: "in_task", path: "include/linux/preempt.h", want: "(!(preempt_count() & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_OFFSET)))"},
 	{key: "exit_count", path: "kernel/entry/common.c", after: []string{"void raw_irqentry_exit_cond_resched("}, want: "if (!preempt_count())"},
 	{key: "exit_call", path: "kernel/entry/common.c", after: []string{"void raw_irqentry_exit_cond_resched("}, want: "preempt_schedule_irq();"},
 	{key: "bug_on", path: "kernel/sched/core.c", after: []string{"void __sched preempt_schedule_irq("}, want: "BUG_ON(preempt_count()"},
-	{key: "sched_noinstr", path: "kernel/sched/Makefile", want: "KCOV_INSTRUMENT := n"},
+	{key: "sched_noinstr", path: "kernel/sched/Makefile", want: "KCOV_INSTRUMENT"},
+	{key: "locking_noinstr", path: "kernel/locking/Makefile", want: "KCOV_INSTRUMENT"},
+	{key: "entry_noinstr", path: "kernel/entry/Makefile", want: "KCOV_INSTRUMENT"},
 	{key: "pin", path: "kernel/locking/lockdep.c", after: []string{"__lock_pin_lock("}, want: "sched_clock()"},
 	{key: "sched_clock", path: "arch/x86/kernel/tsc.c", want: "u64 sched_clock(void)"},
 	{key: "patch01", path: "arch/x86/kernel/Makefile", want: "KCOV_INSTRUMENT_tsc.o", withPatch: true},
@@ -260,8 +283,8 @@ func (a *asker) inTaskAnswer(ctx context.Context, reproduced bool) {
 	}
 	a.findf("%s %s. in_task() is false only with NMI, hardirq or serving-softirq bits in preempt_count (%s). An interrupt's exit calls preempt_schedule_irq() only when preempt_count() is zero, after the hardirq count was dropped (%s, then %s), and preempt_schedule_irq() insists on it (%s); it runs __schedule() with only preempt_disable()'s count, on the interrupted task's stack, with that task still current. So from KCOV's view the scheduler runs as the preempted task, in task context.",
 		lead, c["check"], c["in_task"], c["exit_count"], c["exit_call"], c["bug_on"])
-	a.findf("Why tsc.c: the scheduler and lockdep are built without coverage (%s), but lockdep's pin cookie, taken by rq_lock() in __schedule(), reads sched_clock() (%s), and sched_clock() lives in tsc.c (%s): the one instrumented function on that path. kcov.c knows this path exists (%s). So 'spurious coverage' means PCs of the task's own involuntary scheduling, at times the syscall did not choose, not interrupt handlers leaking through in_task(); patch 01 (%s, in %s's tree) stops tsc.c producing them.",
-		c["sched_noinstr"], c["pin"], c["sched_clock"], c["comment"], c["patch01"], with)
+	a.findf("Why tsc.c: the entry code, the scheduler and lockdep are built without coverage (%s, %s, %s), but lockdep's pin cookie, taken by rq_lock() in __schedule(), reads sched_clock() (%s), and sched_clock() lives in tsc.c (%s): the one instrumented function on that path. kcov.c knows this path exists (%s). So 'spurious coverage' means PCs of the task's own involuntary scheduling, at times the syscall did not choose, not interrupt handlers leaking through in_task(); patch 01 (%s, in %s's tree) stops tsc.c producing them.",
+		c["entry_noinstr"], c["sched_noinstr"], c["locking_noinstr"], c["pin"], c["sched_clock"], c["comment"], c["patch01"], with)
 	if d, ok := a.ans.Data.(map[string]any); ok {
 		d["citations"] = c
 	}

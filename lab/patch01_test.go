@@ -2,7 +2,9 @@ package lab
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -125,5 +127,49 @@ CPU: 0 UID: 0 PID: 1 Comm: swapper/0 Not tainted 6.12.57 #1
 		if got[i] != want[i] {
 			t.Errorf("frame %d = %+v, want %+v", i, got[i], want[i])
 		}
+	}
+}
+
+// crashEvidence on consoles: the real one of v2-no01-lockdep-selftest under
+// TCG (the callback re-faults in the fault handler until the stack
+// overflows, leaving no call trace), one with patch 01's trace, and a
+// crash after the selftest (red: not counted as the selftest's).
+func TestCrashEvidence(t *testing.T) {
+	real, err := os.ReadFile(filepath.Join("testdata", "console-v2-no01-lockdep-selftest.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withTrace := "[ 1.40] kcov: running self test\n" + consolePatch01
+	after := "[ 1.40] kcov: running self test\n[ 1.70] kcov: done running self test\n" + consolePatch01
+	r := &run{def: Kernels["v2-no01-lockdep-selftest"], opts: Options{ModuleDir: ".."}}
+	for _, tc := range []struct {
+		name, console string
+		metrics       string
+		evidence      string
+	}{
+		{"real, no trace", string(real), "crashes_selftest", "no call trace survived: __sanitizer_cov_trace_pc_guard faulted again"},
+		{"real, excerpt", string(real), "crashes_selftest", "console: BUG: kernel NULL pointer dereference, address: 0000000000000000 | Thread overran stack, or stack corrupted | RIP: 0010:__sanitizer_cov_trace_pc_guard+0x61/0xd0 | Call Trace: (empty)"},
+		{"patch 01's trace", withTrace, "crashes_patch01 crashes_selftest", "patch 01 trace: matches (guilty sched_clock"},
+		{"after the selftest", after, "crashes_other crashes_patch01", "path: sched_clock <- lock_pin_lock <- __schedule <- preempt_schedule_irq"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			crash := FindCrash(tc.console)
+			if crash == nil {
+				t.Fatal("no crash found")
+			}
+			m := map[string]float64{}
+			ev := strings.Join(r.crashEvidence(context.Background(), m, crash, tc.console), "\n")
+			var got []string
+			for k := range m {
+				got = append(got, k)
+			}
+			slices.Sort(got)
+			if strings.Join(got, " ") != tc.metrics {
+				t.Errorf("metrics %v, want %s\n%s", got, tc.metrics, ev)
+			}
+			if !strings.Contains(ev, tc.evidence) {
+				t.Errorf("evidence lacks %q:\n%s", tc.evidence, ev)
+			}
+		})
 	}
 }
