@@ -164,8 +164,11 @@ func (a *asker) crashGate(ctx context.Context) (reproduced bool, err error) {
 		a.findf("without patch 01: %d of %d boots crashed in %s (tsc.c) under %s; with it: %d of %d (%s). Kernels: %s and %s (CONFIG_PREEMPT, lockdep, CONFIG_KCOV_SELFTEST), %d vCPUs.",
 			without.Patch01, without.Boots, guiltyFn, preemptFn, with.Patch01, with.Boots, p, without.Kernel, with.Kernel, a.opts.CPUs)
 	case without.Selftest > 0:
-		a.findf("without patch 01: %d of %d boots crashed in KCOV's selftest (the coverage callback ran for the selftest task and faulted on its NULL buffer); with it: %d of %d (%s). The two kernels differ only in tsc.c's instrumentation, so tsc.c code ran as the selftest task. No call trace survived to name %s or %s: the callback faulted again in the page-fault handler's instrumented code until the stack overflowed (the trace is empty). Kernels: %s and %s (CONFIG_PREEMPT, lockdep, CONFIG_KCOV_SELFTEST), %d vCPUs.",
+		a.findf("without patch 01: %d of %d boots crashed in KCOV's selftest (the coverage callback ran for the selftest task and faulted on its NULL buffer); with it: %d of %d (%s). No call trace survived to name %s or %s: the callback faulted again in the page-fault handler's instrumented code until the stack overflowed (the trace is empty; scripts/first-kcov-fault.sh recovers it under gdb). Kernels: %s and %s (CONFIG_PREEMPT, lockdep, CONFIG_KCOV_SELFTEST), %d vCPUs.",
 			without.Selftest, without.Boots, with.Selftest, with.Boots, p, guiltyFn, preemptFn, without.Kernel, with.Kernel, a.opts.CPUs)
+		if with.Selftest == 0 && ft.P < 0.05 {
+			a.findf("The two kernels differ only in tsc.c's instrumentation, so the crash needs tsc.c instrumented.")
+		}
 	default:
 		a.findf("not reproduced: 0 of %d boots of %s (without patch 01) crashed in %s (tsc.c) under %s or in KCOV's selftest; with patch 01 (%s): %d of %d crashed that way (%s). Configs tried: fragments %s; %d vCPUs; extra kernel args %q; other crashes: %s; timeouts (hung boots) %d.",
 			without.Boots, without.Kernel, guiltyFn, preemptFn, with.Kernel, with.Patch01, with.Boots, p,
@@ -185,6 +188,10 @@ func (a *asker) crashGate(ctx context.Context) (reproduced bool, err error) {
 			line += " Console (first crash): " + g.Excerpt
 		}
 		a.findf("%s", line)
+	}
+	if with.Selftest > 0 || with.Patch01 > 0 {
+		a.findf("Patch 01 does not stop the crash on %s: %d of %d boots with it crashed in KCOV's selftest too, so another instrumented function is on the same path (see the in_task() finding).",
+			with.Kernel, with.Selftest, with.Boots)
 	}
 	a.ans.Data = map[string]any{"bootgate": gates, "fisher_p": ft.P}
 	return count(without) > 0, nil
@@ -214,6 +221,8 @@ var inTaskLines = []sourceLine{
 	{key: "pin", path: "kernel/locking/lockdep.c", after: []string{"__lock_pin_lock("}, want: "sched_clock()"},
 	{key: "sched_clock", path: "arch/x86/kernel/tsc.c", want: "u64 sched_clock(void)"},
 	{key: "patch01", path: "arch/x86/kernel/Makefile", want: "KCOV_INSTRUMENT_tsc.o", withPatch: true},
+	{key: "pelt", path: "kernel/sched/pelt.h", after: []string{"void update_rq_clock_pelt("}, want: "arch_scale_cpu_capacity("},
+	{key: "capacity", path: "arch/x86/kernel/cpu/aperfmperf.c", want: "unsigned long arch_scale_cpu_capacity(int cpu)"},
 }
 
 // citeLines reads each line from the tree its kernel was built from;
@@ -287,5 +296,9 @@ func (a *asker) inTaskAnswer(ctx context.Context, reproduced bool) {
 		c["entry_noinstr"], c["sched_noinstr"], c["locking_noinstr"], c["pin"], c["sched_clock"], c["comment"], c["patch01"], with)
 	if d, ok := a.ans.Data.(map[string]any); ok {
 		d["citations"] = c
+		if gates, ok := d["bootgate"].([]gateCount); ok && gates[0].Selftest > 0 {
+			a.findf("With patch 01 the path is the same and the next arch helper on it is instrumented: __schedule() -> update_rq_clock() -> update_rq_clock_pelt() calls arch_scale_cpu_capacity() (%s), defined in %s; %s's boots still crashed in the selftest (%d of %d).",
+				c["pelt"], c["capacity"], gates[0].Kernel, gates[0].Selftest, gates[0].Boots)
+		}
 	}
 }
