@@ -196,10 +196,10 @@ func excerpt(report string) string {
 	lines := strings.Split(report, "\n")
 	for i, l := range lines {
 		l = strings.TrimSpace(regexp.MustCompile(`^\[\s*[\d.]+\]`).ReplaceAllString(l, ""))
-		if !excerptLine.MatchString(l) || len(out) >= 6 {
+		if !excerptLine.MatchString(l) || len(out) >= 4 {
 			continue
 		}
-		if l == "Call Trace:" && (i+1 >= len(lines) || len(ParseFrames(strings.Join(lines[i+1:], "\n"))) == 0) {
+		if l == "Call Trace:" && (i+1 >= len(lines) || len(ParseFrames(lines[i+1])) == 0 && !strings.Contains(lines[i+1], "<")) {
 			l += " (empty)"
 		}
 		out = append(out, l)
