@@ -173,3 +173,28 @@ func TestCrashEvidence(t *testing.T) {
 		})
 	}
 }
+
+// The stacks scripts/first-kcov-fault.sh recovered under gdb on this
+// machine (2026-11-29), as frames after the callback's RIP: without patch
+// 01 they are patch 01's trace; with it the guilty frame is another
+// function (red).
+func TestMatchFramesGDBStacks(t *testing.T) {
+	ref := patch01Ref(t, "v2")
+	for _, tc := range []struct {
+		name, words, guilty string
+		ok                  bool
+	}{
+		{"v2-no01-lockdep-selftest", "sched_clock+14 lock_pin_lock+178 __schedule+352 prb_read_valid+46 preempt_schedule_irq+61 irqentry_exit+99 asm_sysvec_reschedule_ipi+22 selftest+37 kcov_init+153 do_one_initcall+420", "sched_clock", true},
+		{"v2-lockdep-selftest", "arch_scale_cpu_capacity+16 update_rq_clock+151 __schedule+430 preempt_schedule_irq+61 irqentry_exit+99 asm_sysvec_apic_timer_interrupt+22 selftest+37 kcov_init+153 do_one_initcall+420", "arch_scale_cpu_capacity", false},
+	} {
+		frames := []Frame{{Func: "__sanitizer_cov_trace_pc_guard", Off: "+0x61/0xd0", RIP: true}}
+		for _, w := range strings.Fields(tc.words) {
+			fn, off, _ := strings.Cut(w, "+")
+			frames = append(frames, Frame{Func: fn, Off: "+" + off})
+		}
+		m := MatchFrames(frames, ref)
+		if m.OK != tc.ok || m.Guilty != tc.guilty {
+			t.Errorf("%s: match %+v, want ok %v guilty %s", tc.name, m, tc.ok, tc.guilty)
+		}
+	}
+}
