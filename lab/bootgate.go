@@ -83,6 +83,14 @@ func (r *run) crashEvidence(ctx context.Context, metrics map[string]float64, cra
 	}
 	frames := ParseFrames(report)
 	ev := []string{"crash: " + crash.Title}
+	if len(frames) == 0 || !kcovCallback.MatchString(frames[0].Func) {
+		// The first report can be another CPU's, hit by the memory the
+		// selftest's overflowing stack corrupted: use KCOV's own if any.
+		if r, ok := kcovReport(console); ok {
+			report, frames = r, ParseFrames(r)
+			ev = append(ev, "KCOV's report: "+strings.TrimSpace(strings.SplitN(r, "\n", 2)[0]))
+		}
+	}
 	selftest := inSelftest(console, crash.Title) && len(frames) > 0 && kcovCallback.MatchString(frames[0].Func)
 	if selftest {
 		// KCOV's callback faulted while the selftest ran: coverage was
@@ -205,4 +213,16 @@ func excerpt(report string) string {
 		out = append(out, l)
 	}
 	return strings.Join(out, " | ")
+}
+
+// kcovReport is the first crash report on the console whose first frame
+// is KCOV's callback.
+func kcovReport(console string) (string, bool) {
+	for _, loc := range crashStart.FindAllStringIndex(console, -1) {
+		r := firstReport(console[loc[0]:])
+		if f := ParseFrames(r); len(f) > 0 && kcovCallback.MatchString(f[0].Func) {
+			return r, true
+		}
+	}
+	return "", false
 }

@@ -139,6 +139,15 @@ func TestCrashEvidence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A boot whose console is an oops loop with no RIP line (the first 300
+	// lines of it): nothing ties it to KCOV (red).
+	loop, err := os.ReadFile(filepath.Join("testdata", "console-v2-lockdep-selftest-oops-loop.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another CPU's warning printed before KCOV's own report.
+	_, kcovPart, _ := strings.Cut(string(real), "kcov: running self test")
+	otherFirst := "[ 2.05] kcov: running self test\n[ 2.06] WARNING: CPU: 0 PID: 0 at mm/page_alloc.c:666 __rmqueue_pcplist+0x7a1/0x900" + kcovPart
 	withTrace := "[ 1.40] kcov: running self test\n" + consolePatch01
 	after := "[ 1.40] kcov: running self test\n[ 1.70] kcov: done running self test\n" + consolePatch01
 	r := &run{def: Kernels["v2-no01-lockdep-selftest"], opts: Options{ModuleDir: ".."}}
@@ -149,6 +158,8 @@ func TestCrashEvidence(t *testing.T) {
 	}{
 		{"real, no trace", string(real), "crashes_selftest", "no call trace survived: __sanitizer_cov_trace_pc_guard faulted again"},
 		{"real, excerpt", string(real), "crashes_selftest", "console: BUG: kernel NULL pointer dereference, address: 0000000000000000 | Thread overran stack, or stack corrupted | RIP: 0010:__sanitizer_cov_trace_pc_guard+0x61/0xd0 | Call Trace: (empty)"},
+		{"another CPU's warning first", otherFirst, "crashes_selftest", "KCOV's report: BUG: kernel NULL pointer dereference, address: 0000000000000000"},
+		{"real oops loop", string(loop), "crashes_other", "guilty frame: unknown"},
 		{"patch 01's trace", withTrace, "crashes_patch01 crashes_selftest", "patch 01 trace: matches (guilty sched_clock"},
 		{"after the selftest", after, "crashes_other crashes_patch01", "path: sched_clock <- lock_pin_lock <- __schedule <- preempt_schedule_irq"},
 	} {
