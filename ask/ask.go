@@ -255,6 +255,9 @@ func (a *asker) identify(k results.Kernel, accel string) {
 	if accel != "" {
 		a.ans.Accel = accel
 	}
+	if k.Key == "" {
+		return // a side of a comparison that never ran
+	}
 	for _, have := range a.ans.Kernels {
 		if have.Key == k.Key {
 			return

@@ -339,3 +339,32 @@ func TestAskTSCNoisePatch01NotEnough(t *testing.T) {
 		t.Errorf("the answer credits tsc.c although patch 01's kernel crashed too:\n%s", text)
 	}
 }
+
+// The comparison's kernel cannot run (not built, a build that fails): the
+// crash contrast and the in_task() answer are still given.
+func TestAskTSCNoiseCompareFails(t *testing.T) {
+	script := tscScriptWith(14, false, 3)
+	f := &runstest.Fake{Script: func(kernel string, n int) (*results.Result, error) {
+		if kernel == "v2-no01" {
+			return nil, &lab.InfraError{Stage: "kernel", Err: errors.New("build lock lost")}
+		}
+		return script(kernel, n)
+	}}
+	o := askOptions(t, "tsc-noise", f)
+	o.source = fakeSource(fakeTree)
+	ans, err := Ask(context.Background(), o)
+	if err == nil {
+		t.Fatal("no error for a comparison that could not run")
+	}
+	text := strings.Join(ans.Findings, "\n")
+	for _, w := range []string{"without patch 01: 14 of 14 boots crashed in KCOV's selftest", "Did it pass check_kcov_mode()'s in_task() test? Yes"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("findings lack %q:\n%s", w, text)
+		}
+	}
+	for _, k := range ans.Kernels {
+		if k.Key == "" {
+			t.Errorf("an empty kernel identity: %+v", ans.Kernels)
+		}
+	}
+}
