@@ -74,8 +74,9 @@ func GuiltyFrame(report string) string {
 // instrumented function whose coverage callback crashed, symbolized from
 // vmlinux: "sched_clock+0x12 (arch/x86/kernel/tsc.c)"), the path from it to
 // the interrupted code, and how it matches the trace patch 01 cites. It
-// counts the crash in metrics as crashes_patch01 (the same path) or
-// crashes_other.
+// counts the crash in metrics: crashes_selftest_window (it came during
+// KCOV's selftest), crashes_selftest (and KCOV's callback faulted),
+// crashes_patch01 (a trace shows patch 01's path), else crashes_other.
 func (r *run) crashEvidence(ctx context.Context, metrics map[string]float64, crash *KernelCrash, console string) []string {
 	report := crash.Report
 	if i := strings.Index(console, crash.Title); i >= 0 {
@@ -91,7 +92,12 @@ func (r *run) crashEvidence(ctx context.Context, metrics map[string]float64, cra
 			ev = append(ev, "KCOV's report: "+strings.TrimSpace(strings.SplitN(r, "\n", 2)[0]))
 		}
 	}
-	selftest := inSelftest(console, crash.Title) && len(frames) > 0 && kcovCallback.MatchString(frames[0].Func)
+	window := inSelftest(console, crash.Title)
+	if window {
+		// Inside the selftest's 300 ms, whoever's report came first.
+		metrics["crashes_selftest_window"] = 1
+	}
+	selftest := window && len(frames) > 0 && kcovCallback.MatchString(frames[0].Func)
 	if selftest {
 		// KCOV's callback faulted while the selftest ran: coverage was
 		// recorded for the selftest task from code it did not call.

@@ -156,11 +156,11 @@ func TestCrashEvidence(t *testing.T) {
 		metrics       string
 		evidence      string
 	}{
-		{"real, no trace", string(real), "crashes_selftest", "no call trace survived: __sanitizer_cov_trace_pc_guard faulted again"},
-		{"real, excerpt", string(real), "crashes_selftest", "console: BUG: kernel NULL pointer dereference, address: 0000000000000000 | Thread overran stack, or stack corrupted | RIP: 0010:__sanitizer_cov_trace_pc_guard+0x61/0xd0 | Call Trace: (empty)"},
-		{"another CPU's warning first", otherFirst, "crashes_selftest", "KCOV's report: BUG: kernel NULL pointer dereference, address: 0000000000000000"},
-		{"real oops loop", string(loop), "crashes_other", "guilty frame: unknown"},
-		{"patch 01's trace", withTrace, "crashes_patch01 crashes_selftest", "patch 01 trace: matches (guilty sched_clock"},
+		{"real, no trace", string(real), "crashes_selftest crashes_selftest_window", "no call trace survived: __sanitizer_cov_trace_pc_guard faulted again"},
+		{"real, excerpt", string(real), "crashes_selftest crashes_selftest_window", "console: BUG: kernel NULL pointer dereference, address: 0000000000000000 | Thread overran stack, or stack corrupted | RIP: 0010:__sanitizer_cov_trace_pc_guard+0x61/0xd0 | Call Trace: (empty)"},
+		{"another CPU's warning first", otherFirst, "crashes_selftest crashes_selftest_window", "KCOV's report: BUG: kernel NULL pointer dereference, address: 0000000000000000"},
+		{"real oops loop", string(loop), "crashes_other crashes_selftest_window", "guilty frame: unknown"},
+		{"patch 01's trace", withTrace, "crashes_patch01 crashes_selftest crashes_selftest_window", "patch 01 trace: matches (guilty sched_clock"},
 		{"after the selftest", after, "crashes_other crashes_patch01", "path: sched_clock <- lock_pin_lock <- __schedule <- preempt_schedule_irq"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
