@@ -52,6 +52,9 @@ type Options struct {
 	run     runs.RunFunc
 	compare func(context.Context, runs.ABOptions) (*runs.ABResult, error)
 	build   func(context.Context, lab.Options) (*kbuild.Kernel, results.Kernel, error)
+	// source reads a file of the source a kernel was built from
+	// [lab.KernelSourceFile].
+	source func(ctx context.Context, o lab.Options, path string) ([]byte, error)
 }
 
 // Answer is a recipe's reply, written as answer.txt (paste-ready) and
@@ -165,6 +168,9 @@ func (ao *Options) defaults() error {
 	if ao.build == nil {
 		ao.build = lab.BuildKernel
 	}
+	if ao.source == nil {
+		ao.source = lab.KernelSourceFile
+	}
 	return nil
 }
 
@@ -200,7 +206,11 @@ func (a *asker) runOnce(ctx context.Context, kernel string, scenarios ...string)
 	}
 	a.identify(res.Kernel, res.Accel)
 	a.ans.Runs = append(a.ans.Runs, filepath.Join("..", res.RunID))
-	a.command1(proc.Quote([]string{"kcovlab", "run", "--kernel", kernel, "--scenario", strings.Join(scenarios, ",")}))
+	argv := []string{"kcovlab", "run", "--kernel", kernel, "--scenario", strings.Join(scenarios, ",")}
+	if a.opts.BootRuns > 0 {
+		argv = append(argv, fmt.Sprintf("--boot-runs=%d", a.opts.BootRuns))
+	}
+	a.command1(proc.Quote(argv))
 	if res.Error != "" {
 		return res, err
 	}
@@ -209,7 +219,12 @@ func (a *asker) runOnce(ctx context.Context, kernel string, scenarios ...string)
 
 // compareRuns runs two kernels interleaved and records both identities.
 func (a *asker) compareRuns(ctx context.Context, ka, kb string, scenarios ...string) (*runs.ABResult, error) {
-	co := runs.ABOptions{Options: a.runOpts(ka, scenarios...), KernelA: ka, KernelB: kb, Runs: a.runs, Parallel: a.opts.Parallel, Run: a.opts.run}
+	return a.compareRunsN(ctx, a.runs, ka, kb, scenarios...)
+}
+
+// compareRunsN is compareRuns with n runs per kernel.
+func (a *asker) compareRunsN(ctx context.Context, n int, ka, kb string, scenarios ...string) (*runs.ABResult, error) {
+	co := runs.ABOptions{Options: a.runOpts(ka, scenarios...), KernelA: ka, KernelB: kb, Runs: n, Parallel: a.opts.Parallel, Run: a.opts.run}
 	cr, err := a.opts.compare(ctx, co)
 	if cr == nil {
 		return nil, err
@@ -241,6 +256,9 @@ func (a *asker) command1(c string) {
 func (a *asker) identify(k results.Kernel, accel string) {
 	if accel != "" {
 		a.ans.Accel = accel
+	}
+	if k.Key == "" {
+		return // a side of a comparison that never ran
 	}
 	for _, have := range a.ans.Kernels {
 		if have.Key == k.Key {

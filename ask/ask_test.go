@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,9 +54,51 @@ func checkAnswer(t *testing.T, ans *Answer, wants ...string) {
 	}
 }
 
-func TestAskTSCNoise(t *testing.T) {
-	f := &runstest.Fake{Script: func(kernel string, n int) (*results.Result, error) {
+// fakeTree is the built source the tsc-noise answer cites, one line per
+// fact, at known line numbers.
+var fakeTree = map[string]string{
+	"kernel/kcov.c":                    "x\nstatic notrace enum kcov_mode get_kcov_mode(struct task_struct *t)\n{\n\tif (!in_task() && !(in_softirq_really() && t->kcov_softirq))\n\t * in_interrupt() returns false (e.g. preempt_schedule_irq()).\n",
+	"include/linux/preempt.h":          "# define in_task()\t\t(!((preempt_count() & (NMI_MASK | HARDIRQ_MASK)) | in_serving_softirq()))\n#else\n# define in_task()\t\t(!(preempt_count() & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_OFFSET)))\n",
+	"kernel/entry/common.c":            "void raw_irqentry_exit_cond_resched(void)\n{\n\tif (!preempt_count()) {\n\t\tif (need_resched())\n\t\t\tpreempt_schedule_irq();\n",
+	"kernel/sched/core.c":              "asmlinkage __visible void __sched preempt_schedule_irq(void)\n{\n\tBUG_ON(preempt_count() || !irqs_disabled());\n",
+	"kernel/sched/Makefile":            "KCOV_INSTRUMENT := n\n",
+	"kernel/locking/Makefile":          "\nKCOV_INSTRUMENT\t\t:= n\n",
+	"kernel/entry/Makefile":            "\n\nKCOV_INSTRUMENT := n\n",
+	"kernel/locking/lockdep.c":         "static struct pin_cookie __lock_pin_lock(struct lockdep_map *lock)\n{\n\t\t\tcookie.val = 1 + (sched_clock() & 0xffff);\n",
+	"arch/x86/kernel/tsc.c":            "\n\nnotrace u64 sched_clock(void)\n",
+	"arch/x86/kernel/Makefile":         "KCOV_INSTRUMENT_tsc.o\t\t\t\t\t:= n\n",
+	"kernel/sched/pelt.h":              "static inline void update_rq_clock_pelt(struct rq *rq, s64 delta)\n{\n\tdelta = cap_scale(delta, arch_scale_cpu_capacity(cpu_of(rq)));\n",
+	"arch/x86/kernel/cpu/aperfmperf.c": "unsigned long arch_scale_cpu_capacity(int cpu)\n",
+}
+
+func fakeSource(tree map[string]string) func(context.Context, lab.Options, string) ([]byte, error) {
+	return func(_ context.Context, o lab.Options, path string) ([]byte, error) {
+		src, ok := tree[path]
+		if !ok || path == "arch/x86/kernel/Makefile" && strings.Contains(o.Kernel, "no01") {
+			return nil, fmt.Errorf("no %s in %s", path, o.Kernel)
+		}
+		return []byte(src), nil
+	}
+}
+
+// tscScript fakes tsc-noise's runs: the no-01 lockdep kernel crashes in
+// crashes of its boots, on patch 01's path.
+func tscScript(crashes int, traced bool) func(kernel string, n int) (*results.Result, error) {
+	return tscScriptWith(crashes, traced, 0)
+}
+
+// tscScriptWith is tscScript where the kernel with patch 01 crashes in
+// withCrashes boots as well (no trace), as it does on 6.12.
+func tscScriptWith(crashes int, traced bool, withCrashes int) func(kernel string, n int) (*results.Result, error) {
+	return func(kernel string, n int) (*results.Result, error) {
 		switch kernel {
+		case "v2-lockdep-selftest":
+			sc := results.Scenario{Name: "bootgate", Verdict: results.Pass, Metrics: map[string]float64{"boots": 14}}
+			if withCrashes > 0 {
+				sc.Verdict = results.Fail
+				sc.Metrics["crashes"], sc.Metrics["crashes_selftest"] = float64(withCrashes), float64(withCrashes)
+			}
+			return askResult(kernel, n, sc), nil
 		case "v2":
 			return askResult(kernel, n, results.Scenario{Name: "irqnoise", Verdict: results.Pass,
 				Metrics:  map[string]float64{"noise_runs": float64(1 + n%2), "noise_runs_by_fn/switch_fpu_return": 1},
@@ -65,32 +108,71 @@ func TestAskTSCNoise(t *testing.T) {
 				Metrics: map[string]float64{"noise_runs": float64(7 + n), "noise_runs_by_fn/read_tsc": 2,
 					"noise_runs_by_file/arch/x86/kernel/tsc.c": 2, "noise_runs_by_fn/switch_fpu_return": 3},
 				Evidence: []string{"read_tsc+0xc (arch/x86/kernel/tsc.c) in 2 runs (idle 0, loaded 2)"}}), nil
-		case "v2-no01-selftest":
-			return askResult(kernel, n, results.Scenario{Name: "bootgate", Verdict: results.Fail,
-				Metrics:  map[string]float64{"boots": 5, "crashes": 1},
-				Evidence: []string{"trial 3: crash: BUG: unable to handle page fault", "trial 3: guilty frame: native_sched_clock"}}), nil
+		case "v2-no01-lockdep-selftest":
+			sc := results.Scenario{Name: "bootgate", Verdict: results.Pass, Metrics: map[string]float64{"boots": 14}}
+			if crashes > 0 {
+				sc.Verdict = results.Fail
+				sc.Metrics["crashes"], sc.Metrics["crashes_selftest"] = float64(crashes), float64(crashes)
+				if !traced {
+					sc.Evidence = []string{"trial 1: crash: BUG: kernel NULL pointer dereference, address: 0000000000000000",
+						"trial 1: during KCOV's selftest, in __sanitizer_cov_trace_pc_guard+0x61/0xd0",
+						"trial 1: console: BUG: kernel NULL pointer dereference | Thread overran stack, or stack corrupted | RIP: 0010:__sanitizer_cov_trace_pc_guard+0x61/0xd0 | Call Trace: (empty)"}
+					return askResult(kernel, n, sc), nil
+				}
+				sc.Metrics["crashes_patch01"] = float64(crashes)
+				for i := 1; i <= crashes; i++ {
+					sc.Evidence = append(sc.Evidence, fmt.Sprintf("trial %d: crash: BUG: unable to handle page fault", i),
+						fmt.Sprintf("trial %d: guilty frame: sched_clock+0x12 (arch/x86/kernel/tsc.c)", i),
+						fmt.Sprintf("trial %d: path: sched_clock <- lock_pin_lock <- __schedule <- preempt_schedule_irq <- irqentry_exit <- asm_sysvec_reschedule_ipi <- selftest", i),
+						fmt.Sprintf("trial %d: patch 01 trace: matches (guilty sched_clock, patch 01's sched_clock; preempt_schedule_irq on the path); 7 of 7 of its frames in order: sched_clock, lock_pin_lock, __schedule, preempt_schedule_irq, irqentry_exit, asm_sysvec_reschedule_ipi, selftest", i))
+				}
+			}
+			return askResult(kernel, n, sc), nil
 		default:
-			return askResult(kernel, n, results.Scenario{Name: "bootgate", Verdict: results.Pass, Metrics: map[string]float64{"boots": 5}}), nil
+			return askResult(kernel, n, results.Scenario{Name: "bootgate", Verdict: results.Pass, Metrics: map[string]float64{"boots": 14}}), nil
 		}
-	}}
-	ans, err := Ask(context.Background(), askOptions(t, "tsc-noise", f))
+	}
+}
+
+func TestAskTSCNoise(t *testing.T) {
+	f := &runstest.Fake{Script: tscScript(9, true)}
+	o := askOptions(t, "tsc-noise", f)
+	o.source = fakeSource(fakeTree)
+	ans, err := Ask(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"v2", "v2-no01", "v2", "v2-no01", "v2", "v2-no01", "v2", "v2-no01", "v2", "v2-no01", "v2-selftest", "v2-no01-selftest"}
+	want := []string{"v2-lockdep-selftest", "v2-no01-lockdep-selftest", "v2", "v2-no01", "v2", "v2-no01", "v2", "v2-no01", "v2", "v2-no01", "v2", "v2-no01"}
 	if got := f.Kernels(); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("runs %v, want %v", got, want)
 	}
-	checkAnswer(t, ans, "$ kcovlab compare --kernel v2,v2-no01 --scenario irqnoise --runs 5", "booted under TCG")
+	for _, c := range f.Calls {
+		if strings.Contains(c.Kernel, "selftest") && c.BootRuns != 14 {
+			t.Errorf("%s booted with BootRuns %d, want the recipe's 14", c.Kernel, c.BootRuns)
+		}
+	}
+	checkAnswer(t, ans, "$ kcovlab compare --kernel v2,v2-no01 --scenario irqnoise --runs 5", "booted under TCG",
+		"$ kcovlab run --kernel v2-no01-lockdep-selftest --scenario bootgate --boot-runs=14")
 	text := strings.Join(ans.Findings, "\n")
+	if !strings.HasPrefix(text, "without patch 01: 9 of 14 boots crashed in sched_clock (tsc.c) under preempt_schedule_irq; with it: 0 of 14 (p = 0.00058, two-sided Fisher's exact test, 14 vs 14 boots)") {
+		t.Errorf("the answer does not lead with the crash rates:\n%s", text)
+	}
 	for _, w := range []string{
 		"v2 1 (median; 1..2 over 5 runs), v2-no01 9 (median; 7..11 over 5 runs); p = 0.0079",
 		"Runs with PCs in arch/x86/kernel/tsc.c: v2 0 (each of 5 runs), v2-no01 2 (each of 5 runs)",
 		"read_tsc (arch/x86/kernel/tsc.c) 10",
 		"switch_fpu_return (arch/x86/kernel/fpu/core.c) 15", // the file from the other kernel's runs
-		"in_task() check holds",
-		"v2-no01-selftest crashed in 1 of 5 boots (guilty frames: native_sched_clock x1)",
-		"v2-selftest crashed in 0 of 5 boots",
+		"guilty frames: sched_clock+0x12 (arch/x86/kernel/tsc.c) x9",
+		"Against patch 01's trace (first crash): matches",
+		"v2-lockdep-selftest: 0 of 14 boots crashed",
+		"passed kernel/kcov.c:4 `if (!in_task() && !(in_softirq_really() && t->kcov_softirq))`",
+		"kernel/entry/common.c:3 `if (!preempt_count()) {`, then kernel/entry/common.c:5 `preempt_schedule_irq();`",
+		"include/linux/preempt.h:3 `# define in_task()",
+		"kernel/entry/Makefile:3 `KCOV_INSTRUMENT := n`, kernel/sched/Makefile:1 `KCOV_INSTRUMENT := n`, kernel/locking/Makefile:2 `KCOV_INSTRUMENT\t\t:= n`",
+		"kernel/locking/lockdep.c:3 `cookie.val = 1 + (sched_clock() & 0xffff);`",
+		"arch/x86/kernel/tsc.c:3 `notrace u64 sched_clock(void)`",
+		"kernel/kcov.c:5 `* in_interrupt() returns false (e.g. preempt_schedule_irq()).`",
+		"arch/x86/kernel/Makefile:1 `KCOV_INSTRUMENT_tsc.o\t\t\t\t\t:= n`, in v2-lockdep-selftest's tree",
 	} {
 		if !strings.Contains(text, w) {
 			t.Errorf("findings lack %q:\n%s", w, text)
@@ -98,6 +180,35 @@ func TestAskTSCNoise(t *testing.T) {
 	}
 	if len(ans.Kernels) != 4 {
 		t.Errorf("identities of %d kernels, want 4", len(ans.Kernels))
+	}
+}
+
+// Red: no crash without patch 01 is "not reproduced", never a contrast;
+// and a built tree without the cited lines gets no claim.
+func TestAskTSCNoiseNotReproduced(t *testing.T) {
+	f := &runstest.Fake{Script: tscScript(0, true)}
+	o := askOptions(t, "tsc-noise", f)
+	tree := maps.Clone(fakeTree)
+	tree["kernel/kcov.c"] = strings.ReplaceAll(tree["kernel/kcov.c"], "in_task()", "in_interrupt()")
+	o.source = fakeSource(tree)
+	ans, err := Ask(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(ans.Findings, "\n")
+	for _, w := range []string{
+		"not reproduced: 0 of 14 boots of v2-no01-lockdep-selftest (without patch 01) crashed in sched_clock (tsc.c) under preempt_schedule_irq or in KCOV's selftest; with patch 01 (v2-lockdep-selftest): 0 of 14",
+		"Configs tried: fragments guest.config",
+		"cannot cite the built source, so no claim is made: kernel/kcov.c: no line with \"if (!in_task()\" after \"enum kcov_mode get_kcov_mode(\"",
+	} {
+		if !strings.Contains(text, w) {
+			t.Errorf("findings lack %q:\n%s", w, text)
+		}
+	}
+	for _, bad := range []string{"without patch 01: ", "Did it pass"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("findings claim %q without the evidence:\n%s", bad, text)
+		}
 	}
 }
 
@@ -175,5 +286,85 @@ func TestAskRejects(t *testing.T) {
 	}
 	if len(f.Calls) != 0 {
 		t.Errorf("%d runs started for bad input", len(f.Calls))
+	}
+}
+
+// The crash as this machine shows it: in the selftest, no trace left.
+func TestAskTSCNoiseSelftestNoTrace(t *testing.T) {
+	f := &runstest.Fake{Script: tscScript(14, false)}
+	o := askOptions(t, "tsc-noise", f)
+	o.source = fakeSource(fakeTree)
+	ans, err := Ask(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(ans.Findings, "\n")
+	for _, w := range []string{
+		"without patch 01: 14 of 14 boots crashed in KCOV's selftest (the coverage callback ran for the selftest task and faulted on its NULL buffer); with it: 0 of 14 (p = 5e-08",
+		"No call trace survived to name sched_clock or preempt_schedule_irq",
+		"Console (first crash): BUG: kernel NULL pointer dereference | Thread overran stack",
+		"Did it pass check_kcov_mode()'s in_task() test? Yes",
+	} {
+		if !strings.Contains(text, w) {
+			t.Errorf("findings lack %q:\n%s", w, text)
+		}
+	}
+	if strings.Contains(text, "crashed in sched_clock (tsc.c) under") {
+		t.Errorf("the answer claims the sched_clock path without a trace:\n%s", text)
+	}
+}
+
+// As measured on 6.12: both kernels crash in the selftest; the answer must
+// not credit tsc.c with the whole crash.
+func TestAskTSCNoisePatch01NotEnough(t *testing.T) {
+	f := &runstest.Fake{Script: tscScriptWith(14, false, 9)}
+	o := askOptions(t, "tsc-noise", f)
+	o.source = fakeSource(fakeTree)
+	ans, err := Ask(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(ans.Findings, "\n")
+	for _, w := range []string{
+		"without patch 01: 14 of 14 boots crashed in KCOV's selftest",
+		"with it: 9 of 14 (p = 0.041",
+		"Patch 01 does not stop the crash on v2-lockdep-selftest: 9 of 14 boots",
+		"calls arch_scale_cpu_capacity() (kernel/sched/pelt.h:3 `delta = cap_scale(delta, arch_scale_cpu_capacity(cpu_of(rq)));`), defined in arch/x86/kernel/cpu/aperfmperf.c:1",
+	} {
+		if !strings.Contains(text, w) {
+			t.Errorf("findings lack %q:\n%s", w, text)
+		}
+	}
+	if strings.Contains(text, "so the crash needs tsc.c instrumented") {
+		t.Errorf("the answer credits tsc.c although patch 01's kernel crashed too:\n%s", text)
+	}
+}
+
+// The comparison's kernel cannot run (not built, a build that fails): the
+// crash contrast and the in_task() answer are still given.
+func TestAskTSCNoiseCompareFails(t *testing.T) {
+	script := tscScriptWith(14, false, 3)
+	f := &runstest.Fake{Script: func(kernel string, n int) (*results.Result, error) {
+		if kernel == "v2-no01" {
+			return nil, &lab.InfraError{Stage: "kernel", Err: errors.New("build lock lost")}
+		}
+		return script(kernel, n)
+	}}
+	o := askOptions(t, "tsc-noise", f)
+	o.source = fakeSource(fakeTree)
+	ans, err := Ask(context.Background(), o)
+	if err == nil {
+		t.Fatal("no error for a comparison that could not run")
+	}
+	text := strings.Join(ans.Findings, "\n")
+	for _, w := range []string{"without patch 01: 14 of 14 boots crashed in KCOV's selftest", "Did it pass check_kcov_mode()'s in_task() test? Yes"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("findings lack %q:\n%s", w, text)
+		}
+	}
+	for _, k := range ans.Kernels {
+		if k.Key == "" {
+			t.Errorf("an empty kernel identity: %+v", ans.Kernels)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package ask
 import (
 	"context"
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -17,7 +16,7 @@ import (
 
 var recipes = map[string]Recipe{
 	"tsc-noise": {Name: "tsc-noise", Question: "What does spurious coverage from tsc.c even mean, and is the in_task() filter broken?",
-		Kernels: []string{"v2", "v2-no01", "v2-selftest", "v2-no01-selftest"}, Runs: 5, answer: answerTSCNoise},
+		Kernels: []string{"v2", "v2-no01", "v2-lockdep-selftest", "v2-no01-lockdep-selftest"}, Runs: bootGateRuns, answer: answerTSCNoise},
 	"guard-size": {Name: "guard-size", Question: "How big is this for a typical kernel build?",
 		Kernels: []string{"v2-nounique", "v2"}, answer: answerGuardSize},
 	"edges-vs-nodes": {Name: "edges-vs-nodes", Question: "Does trace-pc-guard add call sites compared with trace-pc?",
@@ -189,74 +188,6 @@ func rankLine(fns []string, total map[string]float64, files map[string]string, n
 		parts = append(parts, fmt.Sprintf("%s (%s) %g", fn, f, total[fn]))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func answerTSCNoise(ctx context.Context, a *asker) error {
-	with, without := a.kernels[0], a.kernels[1]
-	cr, err := a.compareRuns(ctx, with, without, "irqnoise")
-	if err != nil {
-		return err
-	}
-	tscRuns := func(runs []*results.Result) []float64 {
-		return metricValues(runs, "irqnoise", "noise_runs_by_file/"+tscFile, true)
-	}
-	nw, nwo := metricValues(cr.A, "irqnoise", "noise_runs", false), metricValues(cr.B, "irqnoise", "noise_runs", false)
-	a.findf("Noisy runs (of 6000 read(-1, NULL, 0) per boot, half of them with a spinning and a timer thread on the same CPU) whose PCs differ from the usual set: %s %s, %s %s; %s.",
-		with, describe(nw), without, describe(nwo), pValue(nw, nwo))
-	tw, two := tscRuns(cr.A), tscRuns(cr.B)
-	a.findf("Runs with PCs in %s: %s %s, %s %s; %s. Patch 01 takes tsc.c out of instrumentation, so on %s none can appear.",
-		tscFile, with, describe(tw), without, describe(two), pValue(tw, two), with)
-	fA, totA, files := noisyFunctions(cr.A)
-	fB, totB, filesB := noisyFunctions(cr.B)
-	maps.Copy(files, filesB) // a function's file is the same in both kernels
-	a.findf("Noisy functions, ranked by noisy runs summed over the runs: %s: %s. %s: %s.",
-		with, rankLine(fA, totA, files, 6), without, rankLine(fB, totB, files, 8))
-	var handlers []string
-	for _, fn := range append(fA, fB...) {
-		if lab.InterruptOnly(fn) {
-			handlers = append(handlers, fn)
-		}
-	}
-	if len(handlers) > 0 {
-		a.findf("What it means: interrupt-context functions reached a task's trace (%s): the in_task() filter let them through.", strings.Join(handlers, ", "))
-	} else {
-		a.findf("What it means: none of the noisy functions is an interrupt handler, so KCOV's in_task() check holds. The extra PCs are task-context code that ran for this task at moments it did not choose: %s. They depend on timing, not on the syscall; patch 01 drops tsc.c, the clock that such paths call, from instrumentation.",
-			byRule(append(fA, fB...)))
-	}
-	return a.bootGate(ctx)
-}
-
-// guiltyLine is the boot gate's evidence of a crash, per trial.
-var guiltyLine = regexp.MustCompile(`guilty frame: (\S+)`)
-
-// bootGate boots the recipe's two CONFIG_KCOV_SELFTEST kernels.
-func (a *asker) bootGate(ctx context.Context) error {
-	var parts []string
-	for _, k := range a.kernels[2:] {
-		res, err := a.runOnce(ctx, k, "bootgate")
-		if res == nil || res.Error != "" {
-			return err
-		}
-		s := &res.Scenarios[0]
-		frames := map[string]int{}
-		for _, e := range s.Evidence {
-			if m := guiltyLine.FindStringSubmatch(e); m != nil {
-				frames[m[1]]++
-			}
-		}
-		part := fmt.Sprintf("%s crashed in %g of %g boots", k, s.Metrics["crashes"], s.Metrics["boots"])
-		if len(frames) > 0 {
-			var fl []string
-			for f, n := range frames {
-				fl = append(fl, fmt.Sprintf("%s x%d", f, n))
-			}
-			sort.Strings(fl)
-			part += " (guilty frames: " + strings.Join(fl, ", ") + ")"
-		}
-		parts = append(parts, part)
-	}
-	a.findf("KCOV_SELFTEST boot gate (the selftest runs instrumented code with interrupts on at boot): %s.", strings.Join(parts, "; "))
-	return nil
 }
 
 func answerV2VsV4(ctx context.Context, a *asker) error {

@@ -63,6 +63,8 @@ type KernelCrash struct {
 	// Report is the report's console text, raw addresses symbolized.
 	Report string
 	Others []string
+	// Start is the report's byte offset in the console it was read from.
+	Start int
 }
 
 func (e *KernelCrash) Error() string { return "kernel crash: " + e.Title }
@@ -169,7 +171,7 @@ func FindCrash(console string, syms crash.Symbols) *KernelCrash {
 const crashReportLines = 80
 
 func kernelCrash(r *crash.Report) *KernelCrash {
-	return &KernelCrash{Title: r.Title, Kind: string(r.Kind), Guilty: guiltyName(r.Guilty), Report: head(r.Text, crashReportLines)}
+	return &KernelCrash{Title: r.Title, Kind: string(r.Kind), Guilty: guiltyName(r.Guilty), Report: head(r.Text, crashReportLines), Start: r.Start}
 }
 
 // guiltyName is a guilty frame as evidence shows it: "func (file)",

@@ -36,3 +36,15 @@ func KernelSource(ctx context.Context, opts Options) (*kbuild.Source, error) {
 func KernelSpec(ctx context.Context, opts Options, def KernelDef, base *kbuild.Source) (kbuild.Spec, error) {
 	return (&run{opts: opts, log: opts.Log, def: def}).specFor(ctx, def, base)
 }
+
+// KernelSourceFile reads path (relative to the kernel tree, e.g.
+// kernel/kcov.c) from the source the kernel opts name is built from: the
+// series' branch of the base source's worktree, with the patches it
+// applies, or the local tree. opts must have its defaults.
+func KernelSourceFile(ctx context.Context, opts Options, path string) ([]byte, error) {
+	def, err := opts.KernelDef()
+	if err != nil {
+		return nil, err
+	}
+	return (&run{opts: opts, log: opts.Log, def: def}).sourceFile(ctx, path)
+}

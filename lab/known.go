@@ -107,12 +107,19 @@ func (r *run) selftestSource(ctx context.Context) ([]byte, error) {
 	if src, err := os.ReadFile(filepath.Join(r.kernel.Dir, kbuild.SelftestSourceName)); err == nil {
 		return src, nil // kept beside the kernel (a newer build, or an import)
 	}
+	return r.sourceFile(ctx, kselftestSource)
+}
+
+// sourceFile reads a file of the kernel's source as it was built: from the
+// local tree when there is no series, else from the series' branch in the
+// base source's worktree.
+func (r *run) sourceFile(ctx context.Context, path string) ([]byte, error) {
 	s, err := r.def.LoadSeries(ctx, r.opts.ModuleDir)
 	if err != nil {
 		return nil, err
 	}
 	if r.opts.KernelSrc != "" && s == nil {
-		return os.ReadFile(filepath.Join(r.opts.KernelSrc, kselftestSource))
+		return os.ReadFile(filepath.Join(r.opts.KernelSrc, path))
 	}
 	base, err := r.lazySource(ctx)
 	if err != nil {
@@ -123,7 +130,7 @@ func (r *run) selftestSource(ctx context.Context) ([]byte, error) {
 	if s != nil {
 		ref = kbuild.SeriesRef(s)
 	}
-	argv := []string{"git", "-C", w.Dir, "show", ref + ":" + kselftestSource}
+	argv := []string{"git", "-C", w.Dir, "show", ref + ":" + path}
 	out, err := proc.Command(ctx, argv).Output()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", proc.Quote(argv), err)

@@ -126,7 +126,10 @@ type Options struct {
 	Execs       []string
 	Keep        bool
 	GDB         bool
-	Log         *slog.Logger
+	// BootRuns is how many boots a boot-gate scenario makes [the
+	// scenario's FreshBoots].
+	BootRuns int
+	Log        *slog.Logger
 	// Out receives the human summary [discarded].
 	Out io.Writer
 	// Color colours the summary's verdicts (set it when Out is a terminal).

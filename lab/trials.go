@@ -30,7 +30,11 @@ func (r *run) runTrials(ctx context.Context, s scenarios.Scenario) error {
 	t := time.Now()
 	env := r.scenarioEnv(ctx)
 	var trials []results.Scenario
-	for k := 1; k <= s.FreshBoots; k++ {
+	n := s.FreshBoots
+	if s.Format == scenarios.FormatBoot && r.opts.BootRuns > 0 {
+		n = r.opts.BootRuns
+	}
+	for k := 1; k <= n; k++ {
 		console := fmt.Sprintf("console-%s-%d.log", s.Name, k)
 		if s.Format == scenarios.FormatBoot {
 			res, err := r.bootTrial(ctx, s, console)

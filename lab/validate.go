@@ -29,6 +29,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--make-jobs %d: want 1 or more make jobs", o.Jobs)
 	case o.BootTimeout < 0:
 		return fmt.Errorf("--boot-timeout %s: want a positive duration (or 0 for the default)", o.BootTimeout)
+	case o.BootRuns < 0:
+		return fmt.Errorf("--boot-runs %d: want 1 or more boots (or 0 for the scenario's)", o.BootRuns)
 	case o.ScenarioTimeout < 0:
 		return fmt.Errorf("--scenario-timeout %s: want a positive duration", o.ScenarioTimeout)
 	case o.CacheDir == "":

@@ -50,6 +50,14 @@ func commonFlags(fs *flag.FlagSet, o *lab.Options, stderr io.Writer) *bool {
 	fs.IntVar(&o.Jobs, "make-jobs", runtime.NumCPU(), "make -j of a kernel build")
 	fs.DurationVar(&o.BootTimeout, "boot-timeout", 0, "boot-to-SSH limit (default 3m under TCG, 1m under KVM)")
 	fs.DurationVar(&o.ScenarioTimeout, "scenario-timeout", 5*time.Minute, "limit per scenario")
+	fs.IntVar(&o.BootRuns, "boot-runs", 0, "boots per boot-gate scenario (default: the scenario's; bootgate 5)")
+	fs.Func("append", "kernel command-line words for every boot, e.g. 'nokaslr initramfs_async=0' (repeatable)", func(v string) error {
+		o.Append = append(o.Append, strings.Fields(v)...)
+		if strings.TrimSpace(v) == "" {
+			o.Append = append(o.Append, "") // refused by the checks, with the flag's name
+		}
+		return nil
+	})
 	return fs.Bool("v", false, "log debug lines (commands run)")
 }
 

@@ -98,7 +98,7 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"run", "--scenario-timeout", "0s"}, "--scenario-timeout"},
 		{[]string{"run", "--boot-timeout", "-1s"}, "--boot-timeout"},
 		{[]string{"run", "--accel", "hvf"}, `--accel "hvf"`},
-		{[]string{"run", "--kernel", "v9"}, `unknown kernel "v9" (known: v2, v2-debug, v2-no01`},
+		{[]string{"run", "--kernel", "v9"}, `unknown kernel "v9" (known: v2, v2-debug, v2-lockdep-selftest, v2-no01`},
 		{[]string{"run", "--kernel", "v2,v4"}, "run boots one kernel"},
 		{[]string{"run", "--kernel", "all"}, "run boots one kernel"},
 		{[]string{"run", "--scenario", "smoke,nope"}, `unknown scenario "nope" (known: `},

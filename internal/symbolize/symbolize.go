@@ -132,6 +132,18 @@ func (t *Table) Func(pc uint64) (string, uint64, bool) {
 	return s.name, pc - s.addr, ok
 }
 
+// Addr returns the address of the function named name (the first, when
+// several static functions share the name), e.g. to symbolize a console
+// frame "name+0x12/0x70" as Describe(Addr(name)+0x12).
+func (t *Table) Addr(name string) (uint64, bool) {
+	for _, s := range t.syms {
+		if s.name == name {
+			return s.addr, true
+		}
+	}
+	return 0, false
+}
+
 func (t *Table) lookup(pc uint64) (sym, bool) {
 	if s, ok := lookupIn(t.syms, pc); ok {
 		return s, true

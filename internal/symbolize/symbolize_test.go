@@ -153,3 +153,13 @@ func TestAsmSymbols(t *testing.T) {
 		}
 	}
 }
+
+func TestAddr(t *testing.T) {
+	tab := New([]Symbol{{Name: "sched_clock", Addr: 0x2000, Size: 0x70}, {Name: "read_tsc", Addr: 0x1000, Size: 0x20}})
+	if a, ok := tab.Addr("sched_clock"); !ok || a != 0x2000 {
+		t.Errorf("Addr(sched_clock) = %#x, %v; want 0x2000, true", a, ok)
+	}
+	if _, ok := tab.Addr("native_sched_clock"); ok {
+		t.Error("Addr found a function the table does not have")
+	}
+}
