@@ -129,7 +129,7 @@ type Options struct {
 	// BootRuns is how many boots a boot-gate scenario makes [the
 	// scenario's FreshBoots].
 	BootRuns int
-	Log        *slog.Logger
+	Log      *slog.Logger
 	// Out receives the human summary [discarded].
 	Out io.Writer
 	// Color colours the summary's verdicts (set it when Out is a terminal).
