@@ -55,6 +55,9 @@ type Options struct {
 	// source reads a file of the source a kernel was built from
 	// [lab.KernelSourceFile].
 	source func(ctx context.Context, o lab.Options, path string) ([]byte, error)
+	// id names the answer's directory [ask-RECIPE-RUNID]; a merge gives
+	// the plan's.
+	id string
 }
 
 // Answer is a recipe's reply, written as answer.txt (paste-ready) and
@@ -86,6 +89,9 @@ type Recipe struct {
 	Kernels []string
 	Runs    int
 	answer  func(ctx context.Context, a *asker) error
+	// noPlan, when set, says why kcovlab plan ask cannot cut the recipe
+	// into jobs (see Plan).
+	noPlan string
 }
 
 // RecipeNames lists the recipes in order.
@@ -120,6 +126,15 @@ type asker struct {
 // recipe needs (kernels come from the cache when built), writes
 // answer.txt and answer.json and prints the answer to Out.
 func Ask(ctx context.Context, ao Options) (*Answer, error) {
+	a, err := newAsker(ao)
+	if err != nil {
+		return nil, err
+	}
+	return a.answer(ctx)
+}
+
+// newAsker checks ao and sets up the recipe's work; nothing runs yet.
+func newAsker(ao Options) (*asker, error) {
 	rec, err := LookupRecipe(ao.Recipe)
 	if err != nil {
 		return nil, err
@@ -143,15 +158,24 @@ func Ask(ctx context.Context, ao Options) (*Answer, error) {
 		}
 	}
 	a.ans = &Answer{Recipe: rec.Name, Question: rec.Question, Commands: []string{a.command()}}
-	a.ans.Dir = filepath.Join(ao.ResultsDir, "ask-"+rec.Name+"-"+results.NewRunID(time.Now()))
+	return a, nil
+}
+
+// answer runs the recipe and writes and prints its answer.
+func (a *asker) answer(ctx context.Context) (*Answer, error) {
+	id := a.opts.id
+	if id == "" {
+		id = "ask-" + a.recipe.Name + "-" + results.NewRunID(time.Now())
+	}
+	a.ans.Dir = filepath.Join(a.opts.ResultsDir, id)
 	if err := os.MkdirAll(a.ans.Dir, 0o755); err != nil {
 		return nil, &lab.InfraError{Stage: "results", Err: err}
 	}
-	err = rec.answer(ctx, a)
+	err := a.recipe.answer(ctx, a)
 	if werr := a.ans.write(); werr != nil && err == nil {
 		err = &lab.InfraError{Stage: "results", Err: werr}
 	}
-	a.ans.WriteText(ao.Out)
+	a.ans.WriteText(a.opts.Out)
 	return a.ans, err
 }
 

@@ -16,11 +16,14 @@ import (
 
 var recipes = map[string]Recipe{
 	"tsc-noise": {Name: "tsc-noise", Question: "What does spurious coverage from tsc.c even mean, and is the in_task() filter broken?",
-		Kernels: []string{"v2", "v2-no01", "v2-lockdep-selftest", "v2-no01-lockdep-selftest"}, Runs: bootGateRuns, answer: answerTSCNoise},
+		Kernels: []string{"v2", "v2-no01", "v2-lockdep-selftest", "v2-no01-lockdep-selftest"}, Runs: bootGateRuns, answer: answerTSCNoise,
+		noPlan: "it cites lines of the kernel tree each kernel was built from, and its boot gate decides what runs next"},
 	"guard-size": {Name: "guard-size", Question: "How big is this for a typical kernel build?",
-		Kernels: []string{"v2-nounique", "v2"}, answer: answerGuardSize},
+		Kernels: []string{"v2-nounique", "v2"}, answer: answerGuardSize,
+		noPlan: "it scans the built kernels' vmlinux and boots nothing"},
 	"edges-vs-nodes": {Name: "edges-vs-nodes", Question: "Does trace-pc-guard add call sites compared with trace-pc?",
-		Kernels: []string{"v2-nounique", "v2"}, answer: answerEdgesVsNodes},
+		Kernels: []string{"v2-nounique", "v2"}, answer: answerEdgesVsNodes,
+		noPlan: "it scans the built kernels' vmlinux and boots nothing"},
 	"v2-vs-v4": {Name: "v2-vs-v4", Question: "What differs between v2 and v4 of the series, scenario by scenario?",
 		Kernels: []string{"v2", "v4"}, Runs: 1, answer: answerV2VsV4},
 	"overflow": {Name: "overflow", Question: "How many buffer overflows does unique mode save (the series says 225288 -> 986, -99.6 %)?",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/kcovlab/kcovlab/ask"
 	"github.com/kcovlab/kcovlab/compare"
 	"github.com/kcovlab/kcovlab/lab"
 	"github.com/kcovlab/kcovlab/nightly"
@@ -19,11 +20,13 @@ any machines), found under the SHARD_DIRs by their job.json, into the
 output the planned verb writes on one machine: a nightly's
 RESULTS/nightly-DATE (one result per kernel, junit.xml, results.ktap,
 report.html, the comparison with the newest earlier nightly in RESULTS),
-a comparison's RESULTS/compare-ID. A run job with no directory is named
+a comparison's RESULTS/compare-ID, an ask's RESULTS/ask-RECIPE-ID (the
+recipe replayed on the shards' results; exit 3 if they take it to a run
+the plan lacks). A run job with no directory is named
 and counted as a run that did not finish; two directories of one job, or
 shards of two plans, are refused.
 
-exit codes: as the verb's (nightly, compare); 2 also for shards merge
+exit codes: as the verb's (nightly, compare, ask); 2 also for shards merge
 cannot trust; 3 also when a run job left no directory
 
 flags:
@@ -70,6 +73,8 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 		_, err = nightly.Merge(ctx, no, s)
 	case "compare":
 		_, err = compare.Merge(ctx, o, s)
+	case "ask":
+		_, err = ask.Merge(ctx, o, s)
 	default:
 		err = &lab.UsageError{Msg: fmt.Sprintf("merge: plan %s is of verb %q, which merge does not know", s.Plan.ID, s.Plan.Verb)}
 	}

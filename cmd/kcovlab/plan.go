@@ -10,13 +10,14 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kcovlab/kcovlab/ask"
 	"github.com/kcovlab/kcovlab/compare"
 	"github.com/kcovlab/kcovlab/lab"
 	"github.com/kcovlab/kcovlab/nightly"
 	"github.com/kcovlab/kcovlab/runs"
 )
 
-const planUsage = `usage: kcovlab plan nightly|compare ... [--format json|github|gitlab] [-o FILE]
+const planUsage = `usage: kcovlab plan nightly|compare|ask ... [--format json|github|gitlab] [-o FILE]
 
 Prints a verb's work, the same runs the verb makes on one machine, as jobs
 for other machines: one build job per kernel with its cache key, and run
@@ -25,6 +26,7 @@ needing its kernel's build. The verb's own flags follow the verb:
 
   kcovlab plan nightly [--kernels a,b] [--scenario x,y] [--tolerance 0.10]
   kcovlab plan compare KERNEL_A KERNEL_B [--runs 5] [--scenario smoke]
+  kcovlab plan ask RECIPE [--runs N] [--kernel a,b]   recipes that only run (overflow, v2-vs-v4)
   kcovlab plan --from plan.json --format github    an existing plan, reprinted
 
 --format json is plan.json (what run --job and merge read); github prints
@@ -36,7 +38,10 @@ job matrix); gitlab prints a child pipeline. Then, per job:
   kcovlab run --job ID --plan plan.json --results DIR   one run job
   kcovlab merge DIR...                               the verb's output from the shards
 
-(kcovlab ask decides its runs as it goes; it has no plan yet.)
+ask's plan is the runs the recipe asks for when every run passes and
+measures nothing; merge replays the recipe on the real results and stops
+(exit 3) if they take it to a run the plan lacks. Recipes that read built
+kernels (guard-size, edges-vs-nodes, tsc-noise) are refused.
 
 flags:
 `
@@ -84,10 +89,26 @@ func cmdPlan(args []string, stdout, stderr io.Writer) int {
 			return compare.Plan(ctx, co, nil)
 		}
 	case "ask":
-		fmt.Fprintln(stderr, "kcovlab plan ask: not supported yet: a recipe decides its runs from the results of earlier ones; run kcovlab ask on one machine")
-		return exitUsage
+		var ao ask.Options
+		fs.IntVar(&ao.Runs, "runs", 0, "runs per kernel where the recipe repeats runs (default: the recipe's)")
+		kernels := kernelFlag(fs, "kernels replacing the recipe's, in its order: `NAMES`, comma-separated or repeated")
+		o = &ao.Options
+		build = func(ctx context.Context, lo lab.Options, pos []string) (*runs.Plan, error) {
+			if len(pos) != 1 {
+				return nil, &lab.UsageError{Msg: fmt.Sprintf("plan ask: want one recipe, got %q", pos)}
+			}
+			if ao.Runs < 0 {
+				return nil, &lab.UsageError{Msg: fmt.Sprintf("plan ask: --runs %d: want 1 or more", ao.Runs)}
+			}
+			ks, err := kernelsOf(kernels, false)
+			if err != nil {
+				return nil, &lab.UsageError{Msg: "plan ask: " + err.Error()}
+			}
+			ao.Options, ao.Recipe, ao.Kernels = lo, pos[0], ks
+			return ask.Plan(ctx, ao, nil)
+		}
 	default:
-		fmt.Fprintf(stderr, "kcovlab plan: want nightly or compare, got %q\n\n%s", verb, planUsage)
+		fmt.Fprintf(stderr, "kcovlab plan: want nightly, compare or ask, got %q\n\n%s", verb, planUsage)
 		return exitUsage
 	}
 	verbose := commonFlags(fs, o, stderr)

@@ -18,8 +18,12 @@ func TestFanOutCommandLine(t *testing.T) {
 		want string
 	}{
 		{"plan without a verb", []string{"plan"}, exitUsage, "usage: kcovlab plan"},
-		{"plan ask", []string{"plan", "ask", "tsc-noise"}, exitUsage, "not supported yet"},
-		{"plan an unknown verb", []string{"plan", "bisect"}, exitUsage, "want nightly or compare"},
+		{"plan ask of a recipe that reads built kernels", []string{"plan", "ask", "tsc-noise", "--src", "../.."}, exitUsage, "recipe tsc-noise cannot be planned"},
+		{"plan ask of a scan", []string{"plan", "ask", "guard-size", "--src", "../.."}, exitUsage, "scans the built kernels' vmlinux"},
+		{"plan ask of no recipe", []string{"plan", "ask", "--src", "../.."}, exitUsage, "want one recipe"},
+		{"plan ask of an unknown recipe", []string{"plan", "ask", "nope", "--src", "../.."}, exitUsage, "unknown recipe"},
+		{"plan ask with a wrong kernel count", []string{"plan", "ask", "overflow", "--kernel", "v2,v4", "--src", "../.."}, exitUsage, "takes 1 kernels"},
+		{"plan an unknown verb", []string{"plan", "bisect"}, exitUsage, "want nightly, compare or ask"},
 		{"plan compare one kernel", []string{"plan", "compare", "vanilla", "--src", "../.."}, exitUsage, "want two kernels"},
 		{"plan nightly stray argument", []string{"plan", "nightly", "v2", "--src", "../.."}, exitUsage, "unexpected argument"},
 		{"plan an unknown kernel", []string{"plan", "nightly", "--kernels", "v9", "--src", "../.."}, exitUsage, "unknown kernel"},
