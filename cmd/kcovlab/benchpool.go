@@ -18,12 +18,11 @@ import (
 	"github.com/kcovlab/kcovlab/lab"
 	"github.com/kcovlab/kcovlab/nightly"
 	"github.com/kcovlab/kcovlab/runs"
-	"github.com/kcovlab/kcovlab/scenarios"
 )
 
 const benchPoolUsage = `usage: kcovlab bench pool [flags]
 
-Runs the same nightly (--kernels x --scenario, default vanilla and v2 x every
+Runs the same nightly (--kernel x --scenario, default vanilla and v2 x every
 scenario) twice on cached kernels: with --jobs 1, then with the pool's
 default (or --jobs N), and prints the wall time of each and their ratio,
 and every scenario whose verdict differs between the two. bench.json and
@@ -72,8 +71,8 @@ type nightlyFunc func(context.Context, nightly.Options) (*nightly.Result, error)
 func cmdBenchPool(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench pool", flag.ContinueOnError)
 	var o lab.Options
-	kernels := fs.String("kernels", "vanilla,v2", "comma-separated cached kernels")
-	scen := fs.String("scenario", "", "comma-separated scenarios (default: all)")
+	kernels := kernelFlag(fs, "cached kernels: `NAMES`, comma-separated or repeated (see kcovlab kernels)", "vanilla", "v2")
+	scen := scenarioFlag(fs, "scenarios: `NAMES`, comma-separated or repeated, or all (default all)", all)
 	asJSON := fs.Bool("json", false, "print bench.json on stdout instead of the table")
 	verbose := commonFlags(fs, &o, stderr)
 	jobs := poolFlag(fs)
@@ -86,9 +85,14 @@ func cmdBenchPool(args []string, stdout, stderr io.Writer) int {
 	} else if err != nil || fs.NArg() > 0 || !checkPool("bench pool", *jobs, stderr) || !checkCommon("bench pool", &o, stderr) {
 		return exitUsage
 	}
-	o.Scenarios = scenarios.Names()
-	if *scen != "" {
-		o.Scenarios = strings.Split(*scen, ",")
+	var ks []string
+	var err error
+	if o.Scenarios, err = scenariosOf(scen); err == nil {
+		ks, err = kernelsOf(kernels, false)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "kcovlab bench pool: %v\n", err)
+		return exitUsage
 	}
 	o.Log = newLogger(stderr, *verbose)
 	ctx, in := withInterrupts(stderr)
@@ -96,7 +100,6 @@ func cmdBenchPool(args []string, stdout, stderr io.Writer) int {
 	if err := o.Defaults(); err != nil {
 		return in.code(exitCode(&lab.UsageError{Msg: err.Error()}, stderr))
 	}
-	ks := strings.Split(*kernels, ",")
 	for _, k := range ks {
 		ko := o
 		ko.Kernel = k
@@ -116,7 +119,7 @@ func cmdBenchPool(args []string, stdout, stderr io.Writer) int {
 	b := &poolBench{Started: time.Now().UTC(), Kernels: ks, Scenarios: o.Scenarios, CPUs: o.CPUs,
 		Host: benchHost{Cores: runtime.NumCPU(), Accel: accel, AccelWhy: why, PoolWhy: poolWhy}}
 	b.Dir = filepath.Join(o.ResultsDir, "bench-pool-"+results.NewRunID(time.Now()))
-	err := b.run(ctx, nightly.Nightly, o, []int{1, n})
+	err = b.run(ctx, nightly.Nightly, o, []int{1, n})
 	if err == nil {
 		err = b.write()
 	}
