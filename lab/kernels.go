@@ -29,6 +29,11 @@ type KernelDef struct {
 	// Mutant is a patch file applied after the series: a known-bad edit
 	// from patches/mutants/ (see package mutants). Empty for real kernels.
 	Mutant string
+	// OnDemand kernels are built only when named: a flavour for one
+	// question (DWARF, the tsc.c crash's lockdep kernels) whose build
+	// costs far more than it tells a nightly. NightlyKernels leaves them
+	// out; `--kernel all` takes them too.
+	OnDemand bool
 }
 
 // DebugInfoFragment adds DWARF to a kernel (Options.DebugInfo, kernel
@@ -55,15 +60,15 @@ var Kernels = map[string]KernelDef{
 	"v2-no01-selftest": {Name: "v2-no01-selftest", Description: "v2 without patch 01, CONFIG_KCOV_SELFTEST (boot gate: the tsc.c crash)",
 		Series: "v2", Exclude: []int{1}, Fragments: frags("kcov-unique.config", "kcov-selftest.config")},
 	"v2-debug": {Name: "v2-debug", Description: "v2 with DWARF (debug-info.config): evidence and crash reports read file:line",
-		Series: "v2", Fragments: frags("kcov-unique.config", DebugInfoFragment)},
+		Series: "v2", Fragments: frags("kcov-unique.config", DebugInfoFragment), OnDemand: true},
 	"v2-lockdep-selftest": {Name: "v2-lockdep-selftest", Description: "v2-selftest with CONFIG_PREEMPT and lockdep, like the author's kernel (boot gate: must survive)",
-		Series: "v2", Fragments: frags("kcov-unique.config", "kcov-selftest.config", "preempt-lockdep.config")},
+		Series: "v2", Fragments: frags("kcov-unique.config", "kcov-selftest.config", "preempt-lockdep.config"), OnDemand: true},
 	"v2-no01-lockdep-selftest": {Name: "v2-no01-lockdep-selftest", Description: "v2-no01-selftest with CONFIG_PREEMPT and lockdep (boot gate: patch 01's crash)",
-		Series: "v2", Exclude: []int{1}, Fragments: frags("kcov-unique.config", "kcov-selftest.config", "preempt-lockdep.config")},
+		Series: "v2", Exclude: []int{1}, Fragments: frags("kcov-unique.config", "kcov-selftest.config", "preempt-lockdep.config"), OnDemand: true},
 	"v4-lockdep-selftest": {Name: "v4-lockdep-selftest", Description: "v4 with CONFIG_KCOV_SELFTEST, CONFIG_PREEMPT and lockdep (boot gate: must survive)",
-		Series: "v4", Fragments: frags("kcov-unique.config", "kcov-selftest.config", "preempt-lockdep.config"), MinClang: 21},
+		Series: "v4", Fragments: frags("kcov-unique.config", "kcov-selftest.config", "preempt-lockdep.config"), MinClang: 21, OnDemand: true},
 	"v4-no01-lockdep-selftest": {Name: "v4-no01-lockdep-selftest", Description: "v4 without patch 01, CONFIG_KCOV_SELFTEST, CONFIG_PREEMPT and lockdep (boot gate: patch 01's crash)",
-		Series: "v4", Exclude: []int{1}, Fragments: frags("kcov-unique.config", "kcov-selftest.config", "preempt-lockdep.config"), MinClang: 21},
+		Series: "v4", Exclude: []int{1}, Fragments: frags("kcov-unique.config", "kcov-selftest.config", "preempt-lockdep.config"), MinClang: 21, OnDemand: true},
 	"v4": {Name: "v4", Description: "6.12 + dedup series v4, CONFIG_KCOV_UNIQUE=y (clang >= 21)",
 		Series: "v4", Fragments: frags("kcov-unique.config"), MinClang: 21},
 	"v4-no01": {Name: "v4-no01", Description: "v4 without patch 01 (tsc.c instrumented again)",
@@ -77,6 +82,18 @@ func KernelNames() []string {
 		n = append(n, k)
 	}
 	sort.Strings(n)
+	return n
+}
+
+// NightlyKernels returns the named kernels a nightly builds and runs when
+// none is named: every one but the OnDemand flavours, in order.
+func NightlyKernels() []string {
+	var n []string
+	for _, k := range KernelNames() {
+		if !Kernels[k].OnDemand {
+			n = append(n, k)
+		}
+	}
 	return n
 }
 

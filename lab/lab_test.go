@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -382,5 +383,24 @@ func TestScenarioThatDoesNotApplyIsSkip(t *testing.T) {
 	got := runScenario(context.Background(), fakeGuest{stdout: out}, s, scenarioEnv{timeout: time.Minute, outDir: t.TempDir()})
 	if got.Verdict != results.Skip || got.Error != "does not apply: kernel is unpatched" {
 		t.Errorf("verdict %s (%q), want skip with the reason", got.Verdict, got.Error)
+	}
+}
+
+// A nightly that names no kernel builds every named kernel but the
+// on-demand flavours; `all` still reaches them.
+func TestNightlyKernels(t *testing.T) {
+	got := NightlyKernels()
+	for _, want := range []string{"vanilla", "v2", "v4", "v2-no01", "v2-nounique"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("NightlyKernels() = %v lacks %s", got, want)
+		}
+	}
+	for _, k := range []string{"v2-debug", "v2-lockdep-selftest", "v2-no01-lockdep-selftest", "v4-lockdep-selftest", "v4-no01-lockdep-selftest"} {
+		if slices.Contains(got, k) {
+			t.Errorf("NightlyKernels() = %v has the on-demand %s", got, k)
+		}
+		if !slices.Contains(KernelNames(), k) {
+			t.Errorf("KernelNames() lacks %s", k)
+		}
 	}
 }

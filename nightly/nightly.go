@@ -135,7 +135,7 @@ func (no *Options) requests() ([]runs.Request, error) {
 		return nil, &lab.UsageError{Msg: err.Error()}
 	}
 	if len(no.Kernels) == 0 {
-		no.Kernels = lab.KernelNames()
+		no.Kernels = lab.NightlyKernels()
 	}
 	if no.Tolerance == 0 {
 		no.Tolerance = 0.10

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/kcovlab/kcovlab/lab"
 	"github.com/kcovlab/kcovlab/nightly"
 )
 
@@ -27,7 +29,7 @@ flags:
 func cmdNightly(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("nightly", nightlyUsage, stderr)
 	var no nightly.Options
-	kernels := kernelFlag(fs, "kernels: `NAMES`, comma-separated or repeated, or all (see kcovlab kernels)", all)
+	kernels := kernelFlag(fs, "kernels: `NAMES`, comma-separated or repeated, or all (see kcovlab kernels; default every named kernel but the on-demand flavours: "+strings.Join(onDemand(), ", ")+")", lab.NightlyKernels()...)
 	scen := scenarioFlag(fs, "scenarios: `NAMES`, comma-separated or repeated, or all (see kcovlab scenarios)", all)
 	fs.Float64Var(&no.Tolerance, "tolerance", 0.10, "relative change of a metric that counts as moved")
 	verbose := commonFlags(fs, &no.Options, stderr)
@@ -59,4 +61,15 @@ func cmdNightly(args []string, stdout, stderr io.Writer) int {
 	no.Parallel = poolSize(ctx, *jobs, no.Options, no.Log)
 	_, err = nightly.Nightly(ctx, no)
 	return in.code(exitCode(err, stderr))
+}
+
+// onDemand lists the named kernels a nightly leaves out unless named.
+func onDemand() []string {
+	var n []string
+	for _, k := range lab.KernelNames() {
+		if lab.Kernels[k].OnDemand {
+			n = append(n, k)
+		}
+	}
+	return n
 }
