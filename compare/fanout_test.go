@@ -7,28 +7,22 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/kcovlab/kcovlab/internal/report"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/lab"
 	"github.com/kcovlab/kcovlab/runs"
+	"github.com/kcovlab/kcovlab/runs/runstest"
 )
-
-var seq atomic.Int64
 
 // diskRun writes a run directory whose smoke pcs is 9 on vanilla, 12 on v2.
 func diskRun(_ context.Context, o lab.Options) (*results.Result, error) {
 	pcs := map[string]float64{"vanilla": 9, "v2": 12}[o.Kernel]
 	r := &results.Result{Schema: results.SchemaVersion, Accel: "tcg",
-		RunID:     fmt.Sprintf("%s-%06d", time.Now().UTC().Format("20060102-150405"), seq.Add(1)),
 		Kernel:    results.Kernel{Name: o.Kernel, Key: "key-" + o.Kernel},
 		Scenarios: []results.Scenario{{Name: "smoke", Verdict: results.Pass, Metrics: map[string]float64{"pcs": pcs}}}}
-	dir := filepath.Join(o.ResultsDir, r.RunID)
-	os.MkdirAll(dir, 0o755)
-	return r, r.Write(dir)
+	return r, runstest.WriteRun(o, r)
 }
 
 func fakeKey(_ context.Context, o lab.Options) (string, error) {

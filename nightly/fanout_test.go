@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,15 +15,13 @@ import (
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/lab"
 	"github.com/kcovlab/kcovlab/runs"
+	"github.com/kcovlab/kcovlab/runs/runstest"
 )
-
-var seq atomic.Int64
 
 // fakeRun writes a run directory; reset fails on v2, kselftest is skipped
 // on vanilla, everything else passes.
 func fakeRun(_ context.Context, o lab.Options) (*results.Result, error) {
 	r := &results.Result{Schema: results.SchemaVersion, Accel: "tcg",
-		RunID:  fmt.Sprintf("%s-%06d", time.Now().UTC().Format("20060102-150405"), seq.Add(1)),
 		Kernel: results.Kernel{Name: o.Kernel, Key: fmt.Sprintf("%016x", len(o.Kernel))}}
 	var err error
 	for _, s := range o.Scenarios {
@@ -37,9 +34,7 @@ func fakeRun(_ context.Context, o lab.Options) (*results.Result, error) {
 		}
 		r.Scenarios = append(r.Scenarios, results.Scenario{Name: s, Verdict: v, Metrics: map[string]float64{"pcs": 9}})
 	}
-	dir := filepath.Join(o.ResultsDir, r.RunID)
-	os.MkdirAll(dir, 0o755)
-	if werr := r.Write(dir); werr != nil {
+	if werr := runstest.WriteRun(o, r); werr != nil {
 		return nil, werr
 	}
 	if err == nil && r.NothingChecked() {

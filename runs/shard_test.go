@@ -3,25 +3,21 @@ package runs
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/lab"
+	"github.com/kcovlab/kcovlab/runs/runstest"
 )
-
-var runSeq atomic.Int64
 
 // diskRun is a lab.Run stand-in that writes a run directory: every
 // scenario passes except "reset", which fails.
 func diskRun(_ context.Context, o lab.Options) (*results.Result, error) {
 	r := &results.Result{Schema: results.SchemaVersion, Accel: "tcg",
-		RunID:  fmt.Sprintf("%s-%06d", time.Now().UTC().Format("20060102-150405"), runSeq.Add(1)),
 		Kernel: results.Kernel{Name: o.Kernel, Key: "k-" + o.Kernel, Cached: true}, Image: results.Image{Cached: true}}
 	r.AddStage("boot", time.Second)
 	var err error
@@ -32,11 +28,7 @@ func diskRun(_ context.Context, o lab.Options) (*results.Result, error) {
 		}
 		r.Scenarios = append(r.Scenarios, results.Scenario{Name: s, Verdict: v, Metrics: map[string]float64{"pcs": 9}})
 	}
-	dir := filepath.Join(o.ResultsDir, r.RunID)
-	if werr := os.MkdirAll(dir, 0o755); werr != nil {
-		return nil, werr
-	}
-	if werr := r.Write(dir); werr != nil {
+	if werr := runstest.WriteRun(o, r); werr != nil {
 		return nil, werr
 	}
 	return r, err

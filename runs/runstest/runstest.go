@@ -7,7 +7,11 @@ package runstest
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/lab"
@@ -110,4 +114,18 @@ func (f *Fake) Events() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.events...)
+}
+
+var runSeq atomic.Int64
+
+// WriteRun gives r a run id unique in the test binary and writes its run
+// directory under o.ResultsDir, as lab.Run would: for fakes whose runs
+// must leave a result.json on disk (shards, merges).
+func WriteRun(o lab.Options, r *results.Result) error {
+	r.RunID = fmt.Sprintf("%s-%06d", time.Now().UTC().Format("20060102-150405"), runSeq.Add(1))
+	dir := filepath.Join(o.ResultsDir, r.RunID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return r.Write(dir)
 }
