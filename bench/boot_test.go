@@ -47,22 +47,22 @@ func TestBootBreakdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Default != "q35" {
-		t.Errorf("default = %s, want q35 (lab's default among the setups)", rep.Default)
+	if rep.Default != "microvm" {
+		t.Errorf("default = %s, want microvm (lab's default among the setups)", rep.Default)
 	}
 	q35, micro, pc := rep.Setups[0], rep.Setups[1], rep.Setups[2]
-	if q35.Totals[0].Median != 6 || q35.Phases[0].Median != 2 || q35.Phases[4].Median != 0.8 || q35.Ratio != 1 {
+	if q35.Totals[0].Median != 6 || q35.Phases[0].Median != 2 || q35.Phases[4].Median != 0.8 || q35.Ratio != 2 {
 		t.Errorf("q35: totals %+v phases %+v ratio %v", q35.Totals, q35.Phases, q35.Ratio)
 	}
-	if micro.Ratio != 0.5 || micro.Totals[0].N != 3 {
-		t.Errorf("microvm ratio %v n %d, want 0.5 over 3 boots", micro.Ratio, micro.Totals[0].N)
+	if micro.Ratio != 1 || micro.Totals[0].N != 3 {
+		t.Errorf("microvm ratio %v n %d, want 1 over 3 boots", micro.Ratio, micro.Totals[0].N)
 	}
 	if len(pc.Failures) != 3 || pc.Ratio != 0 || pc.Totals[0].N != 0 {
 		t.Errorf("pc: failures %q ratio %v", pc.Failures, pc.Ratio)
 	}
 	var b bytes.Buffer
 	rep.WriteText(&b)
-	for _, want := range []string{"exec -> first console byte", "boot to SSH", "6.00", "ratio to q35", "0.50", "qemu said no", "not measured"} {
+	for _, want := range []string{"exec -> first console byte", "boot to SSH", "6.00", "ratio to microvm", "2.00", "qemu said no", "not measured"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, b.String())
 		}
@@ -71,7 +71,7 @@ func TestBootBreakdown(t *testing.T) {
 	if err := rep.WriteJSON(path); err != nil {
 		t.Fatal(err)
 	}
-	if raw, _ := os.ReadFile(path); !bytes.Contains(raw, []byte(`"ratio_to_default": 0.5`)) {
+	if raw, _ := os.ReadFile(path); !bytes.Contains(raw, []byte(`"ratio_to_default": 2`)) {
 		t.Errorf("json:\n%s", raw)
 	}
 }

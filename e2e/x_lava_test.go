@@ -18,21 +18,21 @@ import (
 )
 
 // TestLAVAConsole plays a LAVA worker: it exports a LAVA job for cached
-// vanilla, boots the exported kernel and initramfs with the device file's
+// v2 (its q35 flavour, v2+pc, which TestMachineQ35 builds), boots the exported kernel and initramfs with the device file's
 // QEMU options, the job's context and image arguments, and runs the job's
 // interactive test on the serial console: wait for the prompt, send each
 // command, and match the job's success and failure messages, as
 // lava-dispatcher's interactive test does. It never builds a kernel.
 func TestLAVAConsole(t *testing.T) {
 	needLab(t)
-	if ok, err := lab.Built(context.Background(), lab.Options{Kernel: "vanilla"}); err != nil || !ok {
-		t.Skipf("vanilla is not built (%v): the LAVA test only boots a cached kernel", err)
+	if ok, err := lab.Built(context.Background(), lab.Options{Kernel: "v2", Machine: "q35"}); err != nil || !ok {
+		t.Skipf("v2+pc is not built (%v): the LAVA test only boots a cached kernel", err)
 	}
 	// A snapshot of the sources: edits to the working tree while the test
 	// runs must not change the guest image between its runs.
 	mod := snapshotSources(t)
 	bin, out := kcovlabBinary(t, mod), t.TempDir()
-	cmd := exec.Command(bin, "export", "lava", "--kernel", "vanilla", "--scenario", "smoke,unique", "--accel", "tcg", "--out", out)
+	cmd := exec.Command(bin, "export", "lava", "--kernel", "v2", "--scenario", "smoke,unique", "--accel", "tcg", "--out", out)
 	cmd.Dir = mod
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("export lava: %v\n%s", err, b)
@@ -121,7 +121,7 @@ func TestLAVAConsole(t *testing.T) {
 		con.expect(prompt)
 	}
 	if results["smoke"] != "pass" || results["unique"] != "pass" {
-		t.Fatalf("LAVA test cases: %v, want smoke and unique pass on vanilla", results)
+		t.Fatalf("LAVA test cases: %v, want smoke and unique pass on v2+pc", results)
 	}
 	// A command the guest cannot run is a LAVA failure, not a hang or a pass.
 	fmt.Fprintf(stdin, "run nosuch\n")

@@ -41,6 +41,9 @@ type LAVAOptions struct {
 	prepare func(context.Context, lab.Options) (*lab.Guest, error)
 }
 
+// lavaMachine is the machine setup of every LAVA job: lava.Job's -machine.
+const lavaMachine = "q35"
+
 // Files LAVA writes into Dir.
 const (
 	JobFile     = "job.yaml"
@@ -65,6 +68,10 @@ func LAVA(ctx context.Context, o LAVAOptions) (*LAVAResult, error) {
 	if o.prepare == nil {
 		o.prepare = lab.PrepareGuest
 	}
+	// LAVA's qemu device type boots q35 (the job says so), whose vCPUs and
+	// virtio devices need the kernel's pc.config: the kernel is the "+pc"
+	// flavour of the one named.
+	o.Machine = lavaMachine
 	if err := o.Defaults(); err != nil {
 		return nil, &lab.UsageError{Msg: err.Error()}
 	}

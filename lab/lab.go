@@ -252,6 +252,10 @@ func (o *Options) KernelDef() (KernelDef, error) {
 		def.Fragments = append(def.Fragments, DebugInfoFragment)
 		def.Name += "+debug-info"
 	}
+	if machineNeedsPC(o.Machine) && !slices.Contains(def.Fragments, PCFragment) {
+		def.Fragments = append(def.Fragments, PCFragment)
+		def.Name += "+pc"
+	}
 	return def, nil
 }
 

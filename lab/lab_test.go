@@ -173,6 +173,10 @@ func TestKernelDef(t *testing.T) {
 		{name: "fragments replace the kernel's", opts: Options{Kernel: "v2", Fragments: []string{"guest.config"}}, want: "v2", series: "v2", frags: 1},
 		{name: "exclude on a local tree", opts: Options{KernelSrc: "/src/linux", Exclude: []int{1}}, errHas: "needs a kernel with a series"},
 		{name: "mutant", opts: Options{Kernel: "v2", Mutant: "../patches/mutants/v2/01-unique-records-every-hit.patch"}, want: "v2+mutant:unique-records-every-hit", series: "v2", frags: 3},
+		{name: "q35 adds pc.config", opts: Options{Kernel: "v2", Machine: "q35"}, want: "v2+pc", series: "v2", frags: 4},
+		{name: "pc-qboot adds pc.config", opts: Options{Kernel: "vanilla", Machine: "pc-qboot"}, want: "vanilla+pc", frags: 3},
+		{name: "microvm named", opts: Options{Kernel: "v2", Machine: "microvm"}, want: "v2", series: "v2", frags: 3},
+		{name: "pc.config already there", opts: Options{Kernel: "v2", Machine: "q35", Fragments: []string{"guest.config", "pc.config"}}, want: "v2", series: "v2", frags: 2},
 		{name: "mutant without a series", opts: Options{Kernel: "vanilla", Mutant: "../patches/mutants/v2/01-unique-records-every-hit.patch"}, errHas: "needs a kernel with a series"},
 		{name: "mutant that is no file", opts: Options{Kernel: "v2", Mutant: "/nonexistent.patch"}, errHas: "not a patch file"},
 	}

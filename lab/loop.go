@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/kcovlab/kcovlab/internal/kbuild"
+	"github.com/kcovlab/kcovlab/internal/kconfig"
 	"github.com/kcovlab/kcovlab/internal/proc"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/internal/symbolize"
@@ -151,6 +152,19 @@ func (r *run) imageKernel() error {
 		if fileExists(c) {
 			k.Config = c
 			break
+		}
+	}
+	if k.Config != "" {
+		setup, err := vm.LookupSetup(r.opts.Machine)
+		if err != nil {
+			return &UsageError{err.Error()}
+		}
+		cfg, err := kconfig.ReadConfig(k.Config)
+		if err != nil {
+			return &UsageError{fmt.Sprintf("--kernel-image %s: its config %s: %v", img, k.Config, err)}
+		}
+		if err := kernelFitsMachine(cfg, setup); err != nil {
+			return &UsageError{fmt.Sprintf("--kernel-image %s (config %s): %v", img, k.Config, err)}
 		}
 	}
 	r.kernel = k

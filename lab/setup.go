@@ -2,6 +2,7 @@ package lab
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -16,6 +17,21 @@ func MachineSetups() []string { return vm.SetupNames() }
 
 // DefaultMachine is the machine setup a run boots when none is named.
 const DefaultMachine = vm.DefaultSetup
+
+// PCFragment is what a kernel needs beyond guest.config's microvm guest to
+// boot on q35 or pc: ACPI (their vCPUs are listed there) and PCI (their
+// virtio devices). KernelDef adds it, and "+pc" to the kernel's name, when
+// the machine setup needs it; the kernel is then a config variant of the
+// microvm one.
+const PCFragment = "pc.config"
+
+// machineNeedsPC reports whether the setup called name ("" the default)
+// boots only kernels built with PCFragment. An unknown name is left to the
+// option checks.
+func machineNeedsPC(name string) bool {
+	s, err := vm.LookupSetup(name)
+	return err == nil && s.NeedsPCI()
+}
 
 // kernelCompressions are the CONFIG_KERNEL_* choices, as result.json names them.
 var kernelCompressions = []string{"GZIP", "BZIP2", "LZMA", "XZ", "LZO", "LZ4", "ZSTD"}
@@ -78,4 +94,30 @@ func machineSetup(setup vm.Setup, configPath, initrd string) *results.MachineSet
 		KernelFormat: "bzImage", KernelCompression: kernelCompression(cfg),
 		InitramfsCompression: initramfsCompression(initrd),
 	}
+}
+
+// kernelFitsMachine checks that a kernel's .config has what the machine
+// setup boots it with: virtio-mmio on microvm; virtio-pci and ACPI (the
+// vCPUs' table) on q35 and pc. A nil config (none found beside a
+// --kernel-image) is not checked: the boot will tell.
+func kernelFitsMachine(cfg *kconfig.Config, setup vm.Setup) error {
+	if cfg == nil {
+		return nil
+	}
+	need := []string{"CONFIG_VIRTIO_MMIO", "CONFIG_VIRTIO_NET"}
+	other := "q35"
+	if setup.NeedsPCI() {
+		need, other = []string{"CONFIG_ACPI", "CONFIG_PCI", "CONFIG_VIRTIO_PCI", "CONFIG_VIRTIO_NET"}, "microvm"
+	}
+	var missing []string
+	for _, sym := range need {
+		if v, _ := cfg.Value(sym); v != "y" {
+			missing = append(missing, sym)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return &UsageError{fmt.Sprintf("the kernel's .config lacks %s=y, which machine %s needs for its network card (the guest's SSH) or its CPUs: build it with them or boot it with --machine %s",
+		strings.Join(missing, "=y, "), setup.Name, other)}
 }

@@ -53,14 +53,23 @@ func (s Spec) Key() string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// treeKey names the reusable build tree: one per source and compiler, so a
-// kernel that differs only in config rebuilds incrementally.
+// treeKey names the reusable build tree: one per source, compiler and set
+// of fragment names, so a kernel that differs only in a fragment's content
+// or in its source files (a mutant, a bisect step) rebuilds incrementally,
+// while flavours with other fragments (pc.config, debug info, lockdep) keep
+// their own trees and do not rebuild each other's objects when kernels
+// alternate.
 func (s Spec) treeKey() string {
 	tree := s.Source.TreeID
 	if tree == "" {
 		tree = s.Source.ID
 	}
-	h := sha256.Sum256([]byte(tree + "\n" + s.Toolchain.Version))
+	names := make([]string, len(s.Fragments))
+	for i, f := range s.Fragments {
+		names[i] = f.Name
+	}
+	sort.Strings(names)
+	h := sha256.Sum256([]byte(tree + "\n" + s.Toolchain.Version + "\n" + strings.Join(names, " ")))
 	return hex.EncodeToString(h[:8])
 }
 

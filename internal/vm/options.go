@@ -99,9 +99,8 @@ func (o Options) Argv() ([]string, error) {
 		"-serial", "chardev:con",
 		"-qmp", "unix:"+escapeOpt(o.QMPSocket)+",server=on,wait=off",
 		"-netdev", fmt.Sprintf("user,id=net0,hostfwd=tcp:127.0.0.1:%d-:22", o.SSHPort),
-		"-device", "virtio-net-pci,netdev=net0",
-		"-device", "virtio-rng-pci",
 	)
+	argv = append(argv, deviceArgs(o.Machine)...)
 	if o.GDBPort != 0 {
 		argv = append(argv, "-gdb", fmt.Sprintf("tcp:127.0.0.1:%d", o.GDBPort))
 	}

@@ -13,12 +13,14 @@ func TestArgvSetups(t *testing.T) {
 		machine []string // the machine and firmware arguments, contiguous
 		cmdline string   // a word the kernel command line must hold ("" none)
 		notWord string   // a word it must not hold
+		devices []string // the network card and entropy source
+		pci     bool     // Setup.NeedsPCI
 	}{
-		{"q35", []string{"-machine", "q35", "-accel"}, "", "tsc_early_khz"},
-		{"pc", []string{"-machine", "pc", "-accel"}, "", "tsc_early_khz"},
-		{"q35-qboot", []string{"-machine", "q35", "-bios", QbootROM, "-accel"}, "", "tsc_early_khz"},
-		{"pc-qboot", []string{"-machine", "pc", "-bios", QbootROM, "-accel"}, "", "tsc_early_khz"},
-		{"microvm", []string{"-machine", "microvm,pcie=on,rtc=on", "-accel"}, "tsc_early_khz=2596150", ""},
+		{"q35", []string{"-machine", "q35", "-accel"}, "", "tsc_early_khz", pciDevices, true},
+		{"pc", []string{"-machine", "pc", "-accel"}, "", "tsc_early_khz", pciDevices, true},
+		{"q35-qboot", []string{"-machine", "q35", "-bios", QbootROM, "-accel"}, "", "tsc_early_khz", pciDevices, true},
+		{"pc-qboot", []string{"-machine", "pc", "-bios", QbootROM, "-accel"}, "", "tsc_early_khz", pciDevices, true},
+		{"microvm", []string{"-machine", "microvm,acpi=off,pcie=off,rtc=on", "-accel"}, "tsc_early_khz=2596150", "", mmioDevices, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.setup, func(t *testing.T) {
@@ -45,15 +47,23 @@ func TestArgvSetups(t *testing.T) {
 			if tt.notWord != "" && strings.Contains(o.Cmdline(), tt.notWord) {
 				t.Errorf("cmdline %q holds %s", o.Cmdline(), tt.notWord)
 			}
-			// The devices the guest's kernels need are there on every machine.
-			for _, dev := range []string{"virtio-net-pci,netdev=net0", "virtio-rng-pci"} {
-				if !slices.Contains(got, dev) {
-					t.Errorf("argv lacks device %s", dev)
+			// The devices sit on the bus the machine has, and only there.
+			for _, dev := range append(slices.Clone(pciDevices), mmioDevices...) {
+				if want := slices.Contains(tt.devices, dev); slices.Contains(got, dev) != want {
+					t.Errorf("device %s in argv: %v, want %v", dev, !want, want)
 				}
+			}
+			if s.NeedsPCI() != tt.pci {
+				t.Errorf("NeedsPCI() = %v, want %v", s.NeedsPCI(), tt.pci)
 			}
 		})
 	}
 }
+
+var (
+	pciDevices  = []string{"virtio-net-pci,netdev=net0", "virtio-rng-pci"}
+	mmioDevices = []string{"virtio-net-device,netdev=net0", "virtio-rng-device"}
+)
 
 func TestArgvMachineDefaultsToQ35(t *testing.T) {
 	got, err := baseOptions().Argv()

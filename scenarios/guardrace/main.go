@@ -113,7 +113,7 @@ func measure(o *scenarios.Outcome, kernel string) error {
 	m["skipped"] = 0
 	m["cpus"] = float64(runtime.NumCPU())
 	if runtime.NumCPU() < 2 {
-		return fmt.Errorf("the guest has %d CPU: threads cannot race; boot with --cpus 2 or more (the kernel needs CONFIG_ACPI to see them under QEMU)", runtime.NumCPU())
+		return fmt.Errorf("the guest has %d CPU: threads cannot race; boot with --cpus 2 or more (on q35 and pc the kernel needs CONFIG_ACPI to see them: pc.config)", runtime.NumCPU())
 	}
 	d, err := kcov.Open("")
 	if err != nil {
