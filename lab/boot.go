@@ -41,11 +41,19 @@ func (r *run) boot(ctx context.Context) error {
 	}
 	r.key = key
 	plain, fresh := splitFresh(r.scenarios)
+	if r.prebootAllowed() {
+		r.pre = r.startPreboot(ctx, fresh)
+		defer r.pre.stop(ctx, r)
+	}
 	if len(plain) > 0 || r.needsGuest() {
 		start := time.Now()
+		r.mu.Lock()
 		r.detachNext = r.opts.Keep
+		r.mu.Unlock()
 		g, err := r.startGuest(ctx, "console.log")
+		r.mu.Lock()
 		r.detachNext = false
+		r.mu.Unlock()
 		r.res.AddStage("boot", time.Since(start))
 		if err != nil {
 			return err
@@ -175,7 +183,10 @@ func (r *run) startGuestOn(ctx context.Context, consoleName string, port int) (*
 		Accel:  r.accel, CPUs: r.opts.CPUs, MemoryMB: r.opts.MemoryMB,
 		SSHPort: port, QMPSocket: filepath.Join(qmpDir, "qmp.sock"), ConsoleLog: g.console,
 	}
-	if err := r.loopVM(&vo); err != nil {
+	r.mu.Lock()
+	err = r.loopVM(&vo)
+	r.mu.Unlock()
+	if err != nil {
 		os.RemoveAll(qmpDir)
 		return nil, err
 	}
@@ -185,6 +196,7 @@ func (r *run) startGuestOn(ctx context.Context, consoleName string, port int) (*
 		os.RemoveAll(qmpDir)
 		return nil, &InfraError{Stage: "vm", Err: err}
 	}
+	r.mu.Lock()
 	if r.onStart != nil {
 		r.onStart(g.console, start)
 	}
@@ -196,6 +208,7 @@ func (r *run) startGuestOn(ctx context.Context, consoleName string, port int) (*
 		r.res.QEMUArgv = g.m.Argv()
 		os.WriteFile(filepath.Join(r.dir, "qemu.argv"), []byte(proc.Quote(g.m.Argv())+"\n"), 0o644)
 	}
+	r.mu.Unlock()
 	cfg := sshlink.Config{User: "root", Key: r.key.Signer, HostKey: hostKey}
 	g.client, err = r.waitSSH(ctx, g.m, port, cfg, g.console)
 	if err != nil {
@@ -204,7 +217,9 @@ func (r *run) startGuestOn(ctx context.Context, consoleName string, port int) (*
 		if errors.As(err, &be) && be.Crash != nil {
 			// The boot crash's report, symbolized with the kernel's vmlinux.
 			raw, _ := os.ReadFile(g.console)
+			r.mu.Lock()
 			be.Crash = FindCrash(string(raw), r.crashSymbols())
+			r.mu.Unlock()
 		}
 		return nil, err
 	}

@@ -129,7 +129,11 @@ type Options struct {
 	// BootRuns is how many boots a boot-gate scenario makes [the
 	// scenario's FreshBoots].
 	BootRuns int
-	Log      *slog.Logger
+	// SerialTrials boots each fresh-boot trial's guest only when its turn
+	// comes, instead of beside the shared guest (preboot.go): for a pool
+	// that already runs several runs at once.
+	SerialTrials bool
+	Log          *slog.Logger
 	// Out receives the human summary [discarded].
 	Out io.Writer
 	// Color colours the summary's verdicts (set it when Out is a terminal).

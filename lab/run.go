@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/kcovlab/kcovlab/images"
@@ -45,6 +46,10 @@ type run struct {
 	probedClass string
 	detachNext  bool
 	onStart     func(console string, started time.Time) // ProbeBoot's console clock (nil in runs)
+	// pre is the trial guests booting ahead (preboot.go; nil: none); mu
+	// guards what concurrent boots write into the run (startGuestOn).
+	pre *preboot
+	mu  sync.Mutex
 }
 
 func (r *run) do(ctx context.Context) (*results.Result, error) {

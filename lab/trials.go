@@ -35,7 +35,7 @@ func (r *run) runTrials(ctx context.Context, s scenarios.Scenario) error {
 		n = r.opts.BootRuns
 	}
 	for k := 1; k <= n; k++ {
-		console := fmt.Sprintf("console-%s-%d.log", s.Name, k)
+		console := trialConsole(s.Name, k)
 		if s.Format == scenarios.FormatBoot {
 			res, err := r.bootTrial(ctx, s, console)
 			if err != nil {
@@ -47,7 +47,10 @@ func (r *run) runTrials(ctx context.Context, s scenarios.Scenario) error {
 			}
 			continue
 		}
-		g, err := r.startGuest(ctx, console)
+		g, err, ahead := r.pre.take(s.Name, k)
+		if !ahead {
+			g, err = r.startGuest(ctx, console)
+		}
 		if err != nil {
 			return err
 		}

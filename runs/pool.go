@@ -136,6 +136,9 @@ func (p *pool) work(ctx context.Context, i int) {
 		return
 	}
 	opts := req.Options
+	// The pool already fills the host's cores with runs: a run's trial
+	// guests boot when their turn comes, not all beside its shared guest.
+	opts.SerialTrials = true
 	// Runs at once: each one's log lines name it, and its summary is
 	// held back and printed with its outcome, in request order.
 	if opts.Log != nil {

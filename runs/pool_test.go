@@ -363,3 +363,26 @@ func TestPoolHoldsOutput(t *testing.T) {
 		t.Errorf("output\n%s\nwant\n%s", out.String(), want)
 	}
 }
+
+// A pool's runs boot their trial guests one at a time (the pool already
+// fills the cores); a batch run one after another lets them boot ahead.
+func TestPoolRunsTrialsSerially(t *testing.T) {
+	for _, parallel := range []int{1, 2} {
+		var mu sync.Mutex
+		var serial []bool
+		run := func(_ context.Context, o lab.Options) (*results.Result, error) {
+			mu.Lock()
+			serial = append(serial, o.SerialTrials)
+			mu.Unlock()
+			return &results.Result{RunID: o.Kernel}, nil
+		}
+		b := Batch{Run: run, Parallel: parallel, Built: allBuilt()}
+		if _, err := b.Do(context.Background(), requests("a", "b")); err != nil {
+			t.Fatal(err)
+		}
+		want := parallel > 1
+		if len(serial) != 2 || serial[0] != want || serial[1] != want {
+			t.Errorf("parallel %d: SerialTrials %v, want %v for each run", parallel, serial, want)
+		}
+	}
+}
