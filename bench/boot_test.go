@@ -114,21 +114,26 @@ func TestBootRejectsBadOptions(t *testing.T) {
 
 func TestBuildKind(t *testing.T) {
 	base := []string{"guest.config", "kcov.config", "kcov-unique.config"}
+	pc := append(append([]string(nil), base...), "pc.config")
 	tests := []struct {
 		name      string
 		fragments []string
 		steps     int
+		cold      bool
 		want      string
 	}{
-		{"v2", base, 2749, BuildFull},
-		{"vanilla", base[:2], 1267, BuildFull},
-		{"v2+mutant:irq-coverage", base, 38, BuildOneFile},
-		{"v2-nounique", []string{"guest.config", "kcov.config", "kcov-unique-off.config"}, 300, BuildConfig},
-		{"v2", base, 40, ""},
+		{"v2", base, 2306, true, BuildCold},
+		{"v2+pc", pc, 2400, true, BuildCold},
+		{"v2", base, 2749, false, BuildFull},
+		{"vanilla", base[:2], 1267, false, BuildFull},
+		{"v2+mutant:irq-coverage", base, 38, false, BuildOneFile},
+		{"v2-nounique", []string{"guest.config", "kcov.config", "kcov-unique-off.config"}, 300, false, BuildConfig},
+		{"v2+pc", pc, 1100, false, BuildFull},
+		{"v2", base, 40, false, ""},
 	}
 	for _, tt := range tests {
-		if got := buildKind(tt.name, tt.fragments, tt.steps); got != tt.want {
-			t.Errorf("buildKind(%s, %v, %d) = %q, want %q", tt.name, tt.fragments, tt.steps, got, tt.want)
+		if got := buildKind(tt.name, tt.fragments, tt.steps, tt.cold); got != tt.want {
+			t.Errorf("buildKind(%s, %v, %d, cold %v) = %q, want %q", tt.name, tt.fragments, tt.steps, tt.cold, got, tt.want)
 		}
 	}
 }

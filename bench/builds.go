@@ -9,6 +9,7 @@ import (
 
 // Build kinds Builds reports, in order.
 const (
+	BuildCold    = "cold build"
 	BuildFull    = "full rebuild"
 	BuildOneFile = "one-file variant (kcov.c)"
 	BuildConfig  = "config-symbol variant"
@@ -37,19 +38,21 @@ func (b Build) Measured() bool { return b.Kernel != "" }
 // a kernel with any other is a config-symbol variant.
 var baseFragments = []string{"guest.config", "kcov.config", "kcov-unique.config"}
 
-// buildKind classifies a cached kernel: a mutant is one kcov.c edit on
-// its series; extra fragments make a config-symbol variant; a build of
-// fullSteps or more is a full rebuild. The cache does not record whether
-// the output tree was empty before (a cold build) or held another
-// kernel's objects, so a full rebuild may be either.
-func buildKind(name string, fragments []string, steps int) string {
+// buildKind classifies a cached kernel: a build in an output tree that had
+// never linked a kernel is cold; a mutant is one kcov.c edit on its
+// series; a build of fullSteps or more is a full rebuild (a tree that held
+// another kernel's objects: another series, a header change); a smaller one
+// with extra fragments is a config-symbol variant.
+func buildKind(name string, fragments []string, steps int, cold bool) string {
 	switch {
+	case cold:
+		return BuildCold
 	case strings.Contains(name, "+mutant:"):
 		return BuildOneFile
-	case slices.ContainsFunc(fragments, func(f string) bool { return !slices.Contains(baseFragments, f) }):
-		return BuildConfig
 	case steps >= fullSteps:
 		return BuildFull
+	case slices.ContainsFunc(fragments, func(f string) bool { return !slices.Contains(baseFragments, f) }):
+		return BuildConfig
 	}
 	return ""
 }
@@ -57,13 +60,13 @@ func buildKind(name string, fragments []string, steps int) string {
 // Builds reads the newest build of each kind from the kernel cache under
 // cacheDir.
 func Builds(cacheDir string) []Build {
-	out := []Build{{Kind: BuildFull}, {Kind: BuildOneFile}, {Kind: BuildConfig}}
+	out := []Build{{Kind: BuildCold}, {Kind: BuildFull}, {Kind: BuildOneFile}, {Kind: BuildConfig}}
 	metas, err := lab.BuiltKernels(cacheDir)
 	if err != nil {
 		return out
 	}
 	for _, m := range metas {
-		kind := buildKind(m.Name, m.Fragments, m.Steps)
+		kind := buildKind(m.Name, m.Fragments, m.Steps, m.Cold)
 		for i := range out {
 			if out[i].Kind == kind && m.BuiltAt > out[i].BuiltAt {
 				out[i] = Build{Kind: kind, Kernel: m.Name, Key: m.Key, Steps: m.Steps, Seconds: m.BuildSecs, BuiltAt: m.BuiltAt}

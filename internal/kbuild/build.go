@@ -119,6 +119,9 @@ type Meta struct {
 	BuildSecs  float64  `json:"build_seconds"`
 	Steps      int      `json:"steps"`
 	BuiltAt    string   `json:"built_at"`
+	// Cold is true when the output tree had never linked a kernel before
+	// this build (no vmlinux.o): a cold build, not a rebuild.
+	Cold bool `json:"cold,omitempty"`
 }
 
 // BuildError says the kernel did not configure or build; it is the kernel's

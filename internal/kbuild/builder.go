@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -55,6 +56,9 @@ func (b *builder) run(ctx context.Context) (*Kernel, error) {
 	}
 	for _, f := range b.spec.Fragments {
 		b.meta.Fragments = append(b.meta.Fragments, f.Name)
+	}
+	if _, err := os.Stat(filepath.Join(b.tree, "vmlinux.o")); errors.Is(err, fs.ErrNotExist) {
+		b.meta.Cold = true
 	}
 	k, err := b.steps(ctx)
 	if err != nil {

@@ -172,7 +172,7 @@ olddefconfig)
 bzImage)
 	echo "  CC      kernel/kcov.o"; echo "  LD      vmlinux"
 	if [ -n "$FAKE_FAIL" ]; then echo "kernel/kcov.c:1:1: error: boom" >&2; exit 2; fi
-	mkdir -p "$out/arch/x86/boot"; echo bz > "$out/arch/x86/boot/bzImage"; echo elf > "$out/vmlinux" ;;
+	mkdir -p "$out/arch/x86/boot"; echo bz > "$out/arch/x86/boot/bzImage"; echo elf > "$out/vmlinux"; echo o > "$out/vmlinux.o" ;;
 esac
 `
 	if err := os.WriteFile(filepath.Join(bin, "make"), []byte(script), 0o755); err != nil {
@@ -213,13 +213,28 @@ func TestBuildCachesAndPublishesAtomically(t *testing.T) {
 			t.Errorf("missing artifact: %v", err)
 		}
 	}
+	if !k.Meta.Cold {
+		t.Error("the first build in an empty tree is not marked cold")
+	}
 	again, err := Build(context.Background(), spec, opts)
 	if err != nil || !again.Cached {
 		t.Fatalf("second build: cached %v, err %v", again != nil && again.Cached, err)
 	}
+	// A variant (another fragment content) in the same tree, which has
+	// linked a kernel now: a rebuild, not cold.
+	variant := spec
+	f, err := kconfig.ParseFragment("kcov.config", strings.NewReader("CONFIG_KCOV=y\nCONFIG_KCOV_ENABLE_COMPARISONS=y\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	variant.Fragments = []*kconfig.Fragment{f}
+	v, err := Build(context.Background(), variant, opts)
+	if err != nil || v.Meta.Cold || v.Meta.Key == k.Meta.Key {
+		t.Fatalf("variant: cold %v key %s, err %v; want a warm rebuild under its own key", v != nil && v.Meta.Cold, v.Meta.Key, err)
+	}
 	calls, _ := os.ReadFile(logPath)
-	if got := strings.Fields(string(calls)); !reflect.DeepEqual(got, []string{"tinyconfig", "olddefconfig", "bzImage"}) {
-		t.Errorf("make ran %q; the cached build must not run make at all", got)
+	if got := strings.Fields(string(calls)); !reflect.DeepEqual(got, []string{"tinyconfig", "olddefconfig", "bzImage", "tinyconfig", "olddefconfig", "bzImage"}) {
+		t.Errorf("make ran %q; the cached build must not run make at all, the variant once", got)
 	}
 }
 
