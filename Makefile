@@ -21,8 +21,9 @@ build: ## build bin/kcovlab
 run: deps build ## set up the host, then build the v2 CONFIG_KCOV_UNIQUE kernel, boot it and run the core suite (RUNFLAGS=--kernel vanilla ...)
 	$(KCOVLAB) run $(RUNFLAGS)
 
-bench: build ## boot a cached kernel under each machine setup, phase by phase, and print the cached build numbers (BENCHFLAGS=--boots 5 --json bench.json ...)
+bench: build ## boot a cached kernel under each machine setup, phase by phase, with the cached build numbers (BENCHFLAGS=--boots 5 --json bench.json ...); then the whole suite's stages with trials booted ahead and one after another (SUITEFLAGS=--runs 3 ...)
 	$(KCOVLAB) bench boot $(BENCHFLAGS)
+	$(KCOVLAB) bench suite $(SUITEFLAGS)
 
 unit: ## unit tests: no QEMU, no kernel (fakes only)
 	$(GO) test -short -count=1 ./...

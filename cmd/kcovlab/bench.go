@@ -15,8 +15,9 @@ var benchmarks = map[string]struct {
 	about string
 	run   func(args []string, stdout, stderr io.Writer) int
 }{
-	"boot": {benchBootAbout, cmdBenchBoot},
-	"pool": {"a nightly on cached kernels with --jobs 1 and with the pool's default: wall times and their ratio", cmdBenchPool},
+	"boot":  {benchBootAbout, cmdBenchBoot},
+	"suite": {benchSuiteAbout, cmdBenchSuite},
+	"pool":  {"a nightly on cached kernels with --jobs 1 and with the pool's default: wall times and their ratio", cmdBenchPool},
 }
 
 func benchUsage(w io.Writer) {

@@ -72,6 +72,9 @@ usage:
   kcovlab bench boot [--boots N] [--setups a,b] [--json FILE]
                           boot a cached kernel under each machine setup and break
                           the boot down (exec, kernel, init, sshd, SSH); build numbers
+  kcovlab bench suite [--kernel K] [--runs N] [--json FILE]
+                          the whole suite on a cached kernel, trials booted ahead
+                          and one after another: boot, scenarios, trials, total
   kcovlab version         the version (module, VCS revision, -dirty), as result.json records it
   kcovlab help [CMD]      this text, or CMD's usage (as CMD --help)
 
