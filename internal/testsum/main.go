@@ -83,7 +83,8 @@ func summarize(exec *testjson.Execution) summary {
 			f.Output = splitLines(b.String())
 		} else {
 			failedTests++
-			f.Output = dropFraming(exec.OutputLines(tc), tc.Test.Name())
+			// go test -json cuts long lines into several events: join first.
+			f.Output = dropFraming(splitLines(strings.Join(exec.OutputLines(tc), "")), tc.Test.Name())
 		}
 		s.Failures = append(s.Failures, f)
 	}
@@ -110,16 +111,14 @@ func splitLines(s string) []string {
 func dropFraming(lines []string, name string) []string {
 	var out []string
 	for _, l := range lines {
-		for _, sub := range strings.Split(strings.TrimRight(l, "\n"), "\n") {
-			t := strings.TrimSpace(sub)
-			switch {
-			case strings.HasPrefix(t, "=== RUN "), strings.HasPrefix(t, "=== PAUSE "),
-				strings.HasPrefix(t, "=== CONT "), strings.HasPrefix(t, "=== NAME "),
-				strings.HasPrefix(t, "--- FAIL: "+name+" ("):
-				continue
-			}
-			out = append(out, sub)
+		t := strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(t, "=== RUN "), strings.HasPrefix(t, "=== PAUSE "),
+			strings.HasPrefix(t, "=== CONT "), strings.HasPrefix(t, "=== NAME "),
+			strings.HasPrefix(t, "--- FAIL: "+name+" ("):
+			continue
 		}
+		out = append(out, l)
 	}
 	return out
 }

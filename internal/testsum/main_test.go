@@ -30,6 +30,9 @@ func events(t *testing.T, pkg string, evs ...[3]string) *testjson.Execution {
 		if e[0] == "output" || e[0] == "build-output" {
 			ev["Output"] = e[2] + "\n"
 		}
+		if e[0] == "output-part" { // a piece of a long line: no newline
+			ev["Action"], ev["Output"] = "output", e[2]
+		}
 		if e[0] == "build-output" {
 			delete(ev, "Package")
 			ev["ImportPath"] = pkg
@@ -81,6 +84,8 @@ func TestSummarize(t *testing.T) {
 				{"run", "TestFaults/guest_program_hangs", ""},
 				{"output", "TestFaults/guest_program_hangs", "=== RUN   TestFaults/guest_program_hangs"},
 				{"output", "TestFaults/guest_program_hangs", "    y_faults_test.go:99: verdict timeout, want error"},
+				{"output-part", "TestFaults/guest_program_hangs", "    y_faults_test.go:100: a long line cut "},
+				{"output", "TestFaults/guest_program_hangs", "by test2json"},
 				{"output", "TestFaults/guest_program_hangs", "    --- FAIL: TestFaults/guest_program_hangs (12.00s)"},
 				{"fail", "TestFaults/guest_program_hangs", ""},
 				{"run", "TestFaults/ok", ""}, {"pass", "TestFaults/ok", ""},
@@ -88,7 +93,7 @@ func TestSummarize(t *testing.T) {
 			},
 			passed: 1, failed: 2,
 			failures: []string{"e2e TestFaults/guest_program_hangs", "e2e TestFaults"},
-			lastLine: "    y_faults_test.go:99: verdict timeout, want error",
+			lastLine: "    y_faults_test.go:100: a long line cut by test2json",
 		},
 		{
 			name: "a timeout: the package fails and the running test did not finish",
