@@ -15,11 +15,13 @@
 //     still be skipped once).
 //
 // It fails when the work did not repeat in trace mode (the check would
-// prove nothing) and errors when it cannot measure. The sessions run with
-// the Go runtime's preemption signal blocked, each on a fresh time slice;
-// a measurement in which the thread still gave up its CPU is taken again
-// (see measureOn), so that the runtime's or the scheduler's code in only
-// some sessions is not taken for coverage unique mode lost.
+// prove nothing) and errors when it cannot measure. Code that only some
+// sessions run would count as stable in both trace runs and as lost in
+// unique mode, so each session starts on a fresh tick of the kernel's
+// coarse clock (the pipe write's time update, see work.nextTick) and on a
+// fresh time slice, its thread does not take the Go runtime's preemption
+// signal, and a measurement in which the thread still slept (the runtime's
+// futex hand-off) or was preempted is taken again (see measureOn).
 package main
 
 import (
@@ -174,7 +176,7 @@ func measureOnce(o *scenarios.Outcome, kernel string, want syscall.Errno, w *wor
 		o.Pass = true
 		return "", nil
 	}
-	s := startSession() // before the reset: what yielding records is cleared
+	s := startSession(w) // before the reset: what waiting and yielding record is cleared
 	if err := d.ResetTrace(0); err != nil {
 		d.Disable()
 		return "", fmt.Errorf("KCOV_RESET_TRACE after KCOV_UNIQUE_ENABLE: %w", err)
@@ -204,10 +206,12 @@ func measureOnce(o *scenarios.Outcome, kernel string, want syscall.Errno, w *wor
 // session.
 type session struct{ vol, invol int64 }
 
-// startSession starts a session on a fresh time slice: a goroutine the
-// runtime finds running for 10 ms is made to yield at its next call, and
-// the work under TCG can take that long.
-func startSession() session {
+// startSession starts a session on a fresh tick of the coarse clock (see
+// work.nextTick) and then on a fresh time slice: a goroutine the runtime
+// finds running for 10 ms is made to yield at its next call, and the work
+// under TCG (or the wait for the tick) can take that long.
+func startSession(w *work) session {
+	w.nextTick()
 	runtime.Gosched()
 	v, i, _ := kcov.ContextSwitches()
 	return session{v, i}
@@ -256,7 +260,7 @@ func traceMode(w *work) (tr kcov.Trace, switched string, err error) {
 	if err := d.Enable(kcov.TracePC); err != nil {
 		return kcov.Trace{}, "", err
 	}
-	s := startSession() // before the reset: what yielding records is cleared
+	s := startSession(w) // before the reset: what waiting and yielding record is cleared
 	d.ResetCount()
 	werr := w.run(rounds)
 	count := d.Count()

@@ -64,12 +64,25 @@ func TestJudge(t *testing.T) {
 func TestSessionSeesASleep(t *testing.T) {
 	var got string
 	kcov.OnNewThread(func() {
-		s := startSession()
+		s := startSession(&work{})
 		ts := unix.NsecToTimespec(int64(2 * time.Millisecond))
 		unix.Nanosleep(&ts, nil)
 		got = s.end()
 	})
 	if !strings.Contains(got, "slept") {
 		t.Errorf("a session with a 2 ms sleep: %q, want it seen as slept", got)
+	}
+}
+
+// nextTick returns on a later tick of the coarse clock (red: a session
+// could start in the tick of the previous one's last pipe write).
+func TestNextTick(t *testing.T) {
+	w := &work{}
+	var before, after unix.Timespec
+	unix.ClockGettime(unix.CLOCK_REALTIME_COARSE, &before)
+	w.nextTick()
+	unix.ClockGettime(unix.CLOCK_REALTIME_COARSE, &after)
+	if after == before {
+		t.Errorf("coarse clock still at %v after nextTick", before)
 	}
 }
