@@ -130,10 +130,12 @@ func measureOn(o *scenarios.Outcome, kernel string, want syscall.Errno, w *work)
 		switched, err := measureOnce(o, kernel, want, w)
 		o.Metrics["attempts"] = float64(n)
 		if err != nil || switched == "" || n == attempts {
-			o.Evidence = append(o.Evidence, again...)
 			if switched != "" {
-				o.Evidence = append(o.Evidence, fmt.Sprintf("attempt %d of %d: %s; judged all the same, as the last attempt", n, attempts, switched))
+				again = append(again, fmt.Sprintf("attempt %d of %d: %s; judged all the same, as the last attempt", n, attempts, switched))
 			}
+			// First: what failed comes last in the evidence (the mutation
+			// suite shows the last line).
+			o.Evidence = append(again, o.Evidence...)
 			return err
 		}
 		again = append(again, fmt.Sprintf("attempt %d: %s; measured again", n, switched))
