@@ -17,12 +17,12 @@ package export
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/kcovlab/kcovlab/internal/filecopy"
 	"github.com/kcovlab/kcovlab/internal/lava"
 	"github.com/kcovlab/kcovlab/lab"
 )
@@ -140,18 +140,5 @@ func write(path string, data []byte, from string) error {
 	if from == "" {
 		return os.WriteFile(path, data, 0o644)
 	}
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return filecopy.Copy(path, from, 0o666)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -40,8 +39,7 @@ func (r *run) bootTrial(ctx context.Context, s scenarios.Scenario, console strin
 		res.Error = be.Reason
 		if be.Crash != nil {
 			res.Error = be.Crash.Title
-			raw, _ := os.ReadFile(filepath.Join(r.dir, console))
-			res.Evidence = r.crashEvidence(ctx, res.Metrics, be.Crash, string(raw))
+			res.Evidence = r.crashEvidence(ctx, res.Metrics, be.Crash)
 		}
 	default:
 		// The lab's failure (QEMU killed, a port clash) or a cancellation:
@@ -71,14 +69,16 @@ func GuiltyFrame(report string) string {
 	return "unknown"
 }
 
-// crashEvidence names a boot-gate crash: its title, the guilty frame (the
+// crashEvidence names a boot-gate crash, from the console FindCrash read it
+// in (not read again): its title, the guilty frame (the
 // instrumented function whose coverage callback crashed, symbolized from
 // vmlinux: "sched_clock+0x12 (arch/x86/kernel/tsc.c)"), the path from it to
 // the interrupted code, and how it matches the trace patch 01 cites. It
 // counts the crash in metrics: crashes_selftest_window (it came during
 // KCOV's selftest), crashes_selftest (and KCOV's callback faulted),
 // crashes_patch01 (a trace shows patch 01's path), else crashes_other.
-func (r *run) crashEvidence(ctx context.Context, metrics map[string]float64, crash *KernelCrash, console string) []string {
+func (r *run) crashEvidence(ctx context.Context, metrics map[string]float64, crash *KernelCrash) []string {
+	console := crash.console
 	report := crash.Report
 	at := crash.Start
 	if at < 0 || at >= len(console) {

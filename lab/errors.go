@@ -65,6 +65,9 @@ type KernelCrash struct {
 	Others []string
 	// Start is the report's byte offset in the console it was read from.
 	Start int
+	// console is the console text FindCrash read the report from, for
+	// evidence that needs more of it than the report (the boot gate's).
+	console string
 }
 
 func (e *KernelCrash) Error() string { return "kernel crash: " + e.Title }
@@ -161,6 +164,7 @@ func FindCrash(console string, syms crash.Symbols) *KernelCrash {
 		return nil
 	}
 	c := kernelCrash(reps[0])
+	c.console = console
 	for _, r := range reps[1:] {
 		c.Others = append(c.Others, r.Title)
 	}

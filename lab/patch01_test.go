@@ -169,7 +169,7 @@ func TestCrashEvidence(t *testing.T) {
 				t.Fatal("no crash found")
 			}
 			m := map[string]float64{}
-			ev := strings.Join(r.crashEvidence(context.Background(), m, crash, tc.console), "\n")
+			ev := strings.Join(r.crashEvidence(context.Background(), m, crash), "\n")
 			var got []string
 			for k := range m {
 				got = append(got, k)

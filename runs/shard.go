@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/kcovlab/kcovlab/internal/filecopy"
 	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/lab"
 )
@@ -254,23 +254,6 @@ func CopyShard(src, dst string) error {
 		case !info.Mode().IsRegular():
 			return nil // a run directory holds files and directories only
 		}
-		return copyFile(path, to, info.Mode().Perm())
+		return filecopy.CopyNew(to, path, info.Mode().Perm())
 	})
-}
-
-func copyFile(from, to string, mode os.FileMode) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

@@ -251,24 +251,6 @@ func logTail(path string, n int) string {
 	return "  | " + strings.Join(lines, "\n  | ")
 }
 
-// copyFile copies src to dst.
-func copyFile(dst, src string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
-
 // stepCounter counts kbuild's "  CC      path" lines as they pass.
 type stepCounter struct {
 	w   io.Writer

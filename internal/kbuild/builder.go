@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kcovlab/kcovlab/internal/filecopy"
 	"github.com/kcovlab/kcovlab/internal/kconfig"
 	"github.com/kcovlab/kcovlab/internal/proc"
 	"github.com/kcovlab/kcovlab/internal/series"
@@ -243,7 +244,7 @@ func (b *builder) publish() (*Kernel, error) {
 		"config":  filepath.Join(b.tree, ".config"),
 	}
 	for name, src := range artifacts {
-		if err := copyFile(filepath.Join(b.staging, name), src); err != nil {
+		if err := filecopy.Copy(filepath.Join(b.staging, name), src, 0o666); err != nil {
 			return nil, &BuildError{Stage: "make", LogPath: b.logPath, Err: fmt.Errorf("%w: %s: %v", errNoArtifact, name, err)}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kcovlab/kcovlab/internal/filecopy"
 	"github.com/kcovlab/kcovlab/internal/proc"
 	"os"
 	"path/filepath"
@@ -63,7 +64,7 @@ func (b *builder) selftest(ctx context.Context) error {
 	if err := cmd.Run(); err != nil {
 		return &BuildError{Stage: "selftest", Argv: argv, LogPath: b.logPath, Tail: logTail(b.logPath, 15), Err: err}
 	}
-	if err := copyFile(filepath.Join(b.staging, SelftestSourceName), src); err != nil {
+	if err := filecopy.Copy(filepath.Join(b.staging, SelftestSourceName), src, 0o666); err != nil {
 		return err
 	}
 	b.log.Info("kernel: selftest built", "file", b.spec.Selftest)

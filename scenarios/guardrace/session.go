@@ -129,7 +129,7 @@ func runSession(list []op, b *barrier) (s session) {
 }
 
 func prepare(list []op) (*kcov.Device, *scratch, error) {
-	if err := blockSIGURG(); err != nil {
+	if err := kcov.BlockPreemptSignal(); err != nil {
 		return nil, nil, err
 	}
 	if err := ownFiles(); err != nil {
@@ -178,19 +178,6 @@ func cpu() int {
 func ownFiles() error {
 	if err := unix.Unshare(unix.CLONE_FILES); err != nil {
 		return fmt.Errorf("unshare CLONE_FILES: %w", err)
-	}
-	return nil
-}
-
-// blockSIGURG blocks the Go runtime's preemption signal on the calling
-// thread: its delivery inside a session would add the kernel's signal code
-// to the trace. The thread never unblocks it; it just ends.
-func blockSIGURG() error {
-	var set unix.Sigset_t
-	sig := uint(unix.SIGURG) - 1
-	set.Val[sig/64] |= 1 << (sig % 64)
-	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
-		return fmt.Errorf("block SIGURG: %w", err)
 	}
 	return nil
 }

@@ -36,7 +36,7 @@ func measurePhases(call sysCall, n, tickUS int) (result, error) {
 	if err := pin(measureOn); err != nil {
 		return res, err
 	}
-	if err := blockSIGURG(); err != nil {
+	if err := kcov.BlockPreemptSignal(); err != nil {
 		return res, err
 	}
 	d, err := kcov.Open("")
@@ -180,20 +180,6 @@ func pin(cpu int) error {
 	set.Set(cpu)
 	if err := unix.SchedSetaffinity(0, &set); err != nil {
 		return fmt.Errorf("pin thread to CPU %d: %w", cpu, err)
-	}
-	return nil
-}
-
-// blockSIGURG blocks the Go runtime's preemption signal on the calling
-// thread: delivering it inside a measured interval would add the kernel's
-// signal-delivery code to the trace. Goroutines on the thread are still
-// preempted at function calls; the thread never unblocks it, it just ends.
-func blockSIGURG() error {
-	var set unix.Sigset_t
-	sig := uint(unix.SIGURG) - 1
-	set.Val[sig/64] |= 1 << (sig % 64)
-	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
-		return fmt.Errorf("block SIGURG: %w", err)
 	}
 	return nil
 }

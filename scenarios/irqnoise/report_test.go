@@ -129,7 +129,7 @@ func TestLoad(t *testing.T) {
 		if err := pin(measureOn); err != nil {
 			t.Error(err)
 		}
-		if err := blockSIGURG(); err != nil {
+		if err := kcov.BlockPreemptSignal(); err != nil {
 			t.Error(err)
 		}
 		if _, err := involuntarySwitches(); err != nil {

@@ -5,9 +5,11 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kcovlab/kcovlab/internal/kcov"
 	"github.com/kcovlab/kcovlab/scenarios"
+	"golang.org/x/sys/unix"
 )
 
 func seq(from, n int, times int) []uint64 {
@@ -54,5 +56,33 @@ func TestJudge(t *testing.T) {
 				t.Errorf("evidence %q lacks %q", o.Evidence, c.want)
 			}
 		})
+	}
+}
+
+// A session in which the thread slept is seen (red: it would be judged
+// as if the work alone were in its trace).
+func TestSessionSeesASleep(t *testing.T) {
+	var got string
+	kcov.OnNewThread(func() {
+		s := startSession(&work{})
+		ts := unix.NsecToTimespec(int64(2 * time.Millisecond))
+		unix.Nanosleep(&ts, nil)
+		got = s.end()
+	})
+	if !strings.Contains(got, "slept") {
+		t.Errorf("a session with a 2 ms sleep: %q, want it seen as slept", got)
+	}
+}
+
+// nextTick returns on a later tick of the coarse clock (red: a session
+// could start in the tick of the previous one's last pipe write).
+func TestNextTick(t *testing.T) {
+	w := &work{}
+	var before, after unix.Timespec
+	unix.ClockGettime(unix.CLOCK_REALTIME_COARSE, &before)
+	w.nextTick()
+	unix.ClockGettime(unix.CLOCK_REALTIME_COARSE, &after)
+	if after == before {
+		t.Errorf("coarse clock still at %v after nextTick", before)
 	}
 }

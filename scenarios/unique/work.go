@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -53,6 +54,28 @@ func (w *work) run(n int) error {
 		unix.Close(fd)
 	}
 	return nil
+}
+
+// nextTick waits until the kernel's coarse clock, which stamps a pipe's
+// modification time, has moved on. A pipe write updates the pipe's times
+// (file_update_time: some 29 PCs) only when they differ from the clock's
+// current tick, so whether a session of the work runs that path depended
+// on whether a tick fell between it and the previous session's last write:
+// the trace runs, slower, usually did, a unique-mode run right after them
+// sometimes did not, and those PCs counted as lost. A session that starts
+// on a fresh tick always runs it, at its first write; later updates in it
+// (more ticks) only repeat PCs. It gives up after a second (a clock that
+// does not move): the session then runs as it would have.
+func (w *work) nextTick() {
+	var t0, t unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_REALTIME_COARSE, &t0) != nil {
+		return
+	}
+	for start := time.Now(); time.Since(start) < time.Second; {
+		if unix.ClockGettime(unix.CLOCK_REALTIME_COARSE, &t) != nil || t != t0 {
+			return
+		}
+	}
 }
 
 func (w *work) Close() error {
