@@ -131,11 +131,21 @@ func (s Setup) NeedsPCI() bool { return s.Machine != MachineMicrovm }
 // the TSC against jiffies, which lag on a loaded host, and fall back to
 // jiffies as the clock; the TSC is the host's and reliable, so it is
 // marked so.
+//
+// microvm has nothing a kernel without ACPI resets through either (no
+// keyboard controller, no PCI reset register): a panic's reboot
+// (panic=-1) would spin there for good instead of ending QEMU (-no-reboot).
+// reboot=t makes every reboot a triple fault, which QEMU takes as a reset
+// and, under -no-reboot, exits on.
 func machineCmdline(m MachineType, tscKHz int) []string {
-	if m == MachineMicrovm && tscKHz > 0 {
-		return []string{"tsc_early_khz=" + strconv.Itoa(tscKHz), "tsc=reliable"}
+	if m != MachineMicrovm {
+		return nil
 	}
-	return nil
+	words := []string{"reboot=t"}
+	if tscKHz > 0 {
+		words = append(words, "tsc_early_khz="+strconv.Itoa(tscKHz), "tsc=reliable")
+	}
+	return words
 }
 
 // HostTSCKHz reads the host's TSC rate in kHz from /proc/cpuinfo (the

@@ -38,8 +38,11 @@ func TestArgvSetups(t *testing.T) {
 				t.Errorf("argv lacks %q:\n%q", tt.machine, got)
 			}
 			words := strings.Fields(o.Cmdline())
-			if tt.setup == "microvm" && !slices.Contains(words, "tsc=reliable") {
-				t.Errorf("microvm cmdline %q lacks tsc=reliable", o.Cmdline())
+			if tt.setup == "microvm" && (!slices.Contains(words, "tsc=reliable") || !slices.Contains(words, "reboot=t")) {
+				t.Errorf("microvm cmdline %q lacks tsc=reliable or reboot=t (a panic would spin instead of ending QEMU)", o.Cmdline())
+			}
+			if tt.setup != "microvm" && slices.Contains(words, "reboot=t") {
+				t.Errorf("%s cmdline %q: reboot=t is microvm's", tt.setup, o.Cmdline())
 			}
 			if tt.cmdline != "" && !slices.Contains(words, tt.cmdline) {
 				t.Errorf("cmdline %q lacks %s", o.Cmdline(), tt.cmdline)
