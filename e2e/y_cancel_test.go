@@ -76,6 +76,72 @@ func TestCancelLeavesNoQEMU(t *testing.T) {
 	}
 }
 
+// TestCancelDuringTrialBootsLeavesNoQEMU cancels a run whose guard race
+// boots its trial guests beside the shared guest (lab's preboot) as soon as
+// the first guest answers SSH, when the others are still booting or
+// waiting: every QEMU the run recorded must be gone. Red: a run that does
+// not reap the trial guests it booted ahead leaves them running.
+func TestCancelDuringTrialBootsLeavesNoQEMU(t *testing.T) {
+	needLab(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	opts := labOptions(t)
+	opts.Kernel, opts.Accel = faultKernel(t), "tcg"
+	opts.Scenarios = []string{"smoke", "guardrace"}
+	var pidsAtCancel []int
+	opts.Log = slog.New(cancelOn{Handler: opts.Log.Handler(), msg: "vm: ready", cancel: func() {
+		pidsAtCancel = runningQEMU(t, opts.ResultsDir)
+		stop()
+	}})
+	res, err := lab.Run(runCtx, opts)
+	if !errors.Is(err, context.Canceled) || res == nil || res.ErrorKind != "cancelled" {
+		t.Fatalf("got %v (%+v), want a cancelled run", err, res)
+	}
+	if len(pidsAtCancel) < 2 {
+		t.Fatalf("%d QEMU running when the run was cancelled: the trial guests were not booting ahead, the test cannot tell", len(pidsAtCancel))
+	}
+	for _, pid := range pidsAtCancel {
+		if alive(pid) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Errorf("QEMU pid %d survived the cancelled run", pid)
+		}
+	}
+	if pids := qemuFor(t, filepath.Join(opts.ResultsDir, res.RunID)); len(pids) > 0 {
+		t.Fatalf("QEMU survived the cancelled run: pids %v", pids)
+	}
+	t.Logf("MEASURED qemu_at_cancel=%d", len(pidsAtCancel))
+
+	// The shared guest's QEMU killed from outside while the trial guests
+	// wait: the run ends as the lab's fault, its context still live, and
+	// must stop the trial guests it booted ahead itself. Red: without the
+	// run's reaping they outlive it.
+	opts = labOptions(t)
+	opts.Kernel, opts.Accel = faultKernel(t), "tcg"
+	opts.Scenarios = []string{"smoke", "guardrace"}
+	killed := 0
+	opts.Log = slog.New(cancelOn{Handler: opts.Log.Handler(), msg: "scenario: running", cancel: func() {
+		for _, pid := range runningQEMU(t, opts.ResultsDir) {
+			cmd, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+			if strings.Contains(string(cmd), "/console.log") && killed == 0 {
+				syscall.Kill(pid, syscall.SIGKILL)
+				killed = pid
+			}
+		}
+	}})
+	res, err = lab.Run(ctx, opts)
+	if killed == 0 || err == nil {
+		t.Fatalf("killed %d, err %v: want the shared guest's QEMU killed and the run failed", killed, err)
+	}
+	if pids := qemuFor(t, filepath.Join(opts.ResultsDir, res.RunID)); len(pids) > 0 {
+		for _, pid := range pids {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		t.Fatalf("trial guests' QEMU outlived the failed run: pids %v", pids)
+	}
+}
+
 // runningQEMU returns the live QEMU pids recorded in the qemu.pid files of
 // the run dirs under results.
 func runningQEMU(t *testing.T, results string) []int {
