@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kcovlab/kcovlab/internal/results"
 	"github.com/kcovlab/kcovlab/lab"
 )
 
@@ -42,22 +43,9 @@ func TestCancelLeavesNoQEMU(t *testing.T) {
 	needLab(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
 	opts := labOptions(t)
 	opts.Kernel, opts.Accel = faultKernel(t), "tcg"
-	var pidsAtCancel []int
-	opts.Log = slog.New(cancelOn{Handler: opts.Log.Handler(), msg: "vm: ready", cancel: func() {
-		pidsAtCancel = runningQEMU(t, opts.ResultsDir)
-		stop()
-	}})
-	res, err := lab.Run(runCtx, opts)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("got %v, want a cancelled run", err)
-	}
-	if res == nil || res.ErrorKind != "cancelled" {
-		t.Fatalf("result %+v", res)
-	}
+	res, pidsAtCancel := cancelAtReady(t, ctx, opts)
 	if len(pidsAtCancel) == 0 {
 		t.Fatal("no QEMU was running when the run was cancelled: the test cannot tell")
 	}
@@ -65,12 +53,7 @@ func TestCancelLeavesNoQEMU(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(runDir, "result.json")); err != nil {
 		t.Errorf("the interrupted run's directory was not kept: %v", err)
 	}
-	for _, pid := range pidsAtCancel {
-		if alive(pid) {
-			syscall.Kill(pid, syscall.SIGKILL)
-			t.Errorf("QEMU pid %d survived the cancelled run", pid)
-		}
-	}
+	checkGone(t, pidsAtCancel)
 	if pids := qemuFor(t, runDir); len(pids) > 0 {
 		t.Fatalf("QEMU survived the cancelled run: pids %v", pids)
 	}
@@ -85,29 +68,14 @@ func TestCancelDuringTrialBootsLeavesNoQEMU(t *testing.T) {
 	needLab(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
 	opts := labOptions(t)
 	opts.Kernel, opts.Accel = faultKernel(t), "tcg"
 	opts.Scenarios = []string{"smoke", "guardrace"}
-	var pidsAtCancel []int
-	opts.Log = slog.New(cancelOn{Handler: opts.Log.Handler(), msg: "vm: ready", cancel: func() {
-		pidsAtCancel = runningQEMU(t, opts.ResultsDir)
-		stop()
-	}})
-	res, err := lab.Run(runCtx, opts)
-	if !errors.Is(err, context.Canceled) || res == nil || res.ErrorKind != "cancelled" {
-		t.Fatalf("got %v (%+v), want a cancelled run", err, res)
-	}
+	res, pidsAtCancel := cancelAtReady(t, ctx, opts)
 	if len(pidsAtCancel) < 2 {
 		t.Fatalf("%d QEMU running when the run was cancelled: the trial guests were not booting ahead, the test cannot tell", len(pidsAtCancel))
 	}
-	for _, pid := range pidsAtCancel {
-		if alive(pid) {
-			syscall.Kill(pid, syscall.SIGKILL)
-			t.Errorf("QEMU pid %d survived the cancelled run", pid)
-		}
-	}
+	checkGone(t, pidsAtCancel)
 	if pids := qemuFor(t, filepath.Join(opts.ResultsDir, res.RunID)); len(pids) > 0 {
 		t.Fatalf("QEMU survived the cancelled run: pids %v", pids)
 	}
@@ -130,7 +98,7 @@ func TestCancelDuringTrialBootsLeavesNoQEMU(t *testing.T) {
 			}
 		}
 	}})
-	res, err = lab.Run(ctx, opts)
+	res, err := lab.Run(ctx, opts)
 	if killed == 0 || err == nil {
 		t.Fatalf("killed %d, err %v: want the shared guest's QEMU killed and the run failed", killed, err)
 	}
@@ -146,7 +114,13 @@ func TestCancelDuringTrialBootsLeavesNoQEMU(t *testing.T) {
 // the run dirs under results.
 func runningQEMU(t *testing.T, results string) []int {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(results, "*", "qemu.pid"))
+	return recordedQEMU(filepath.Join(results, "*", "qemu.pid"))
+}
+
+// recordedQEMU returns the live pids in the qemu.pid files (one pid a line)
+// the glob pattern matches.
+func recordedQEMU(pattern string) []int {
+	files, _ := filepath.Glob(pattern)
 	var pids []int
 	for _, f := range files {
 		raw, _ := os.ReadFile(f)
@@ -157,6 +131,40 @@ func runningQEMU(t *testing.T, results string) []int {
 		}
 	}
 	return pids
+}
+
+// cancelAtReady runs opts' kernel and scenarios and cancels the run as
+// soon as a guest answers SSH ("vm: ready"), as Ctrl-C would; it returns
+// the run and the QEMU pids that were alive at that moment. It fails the
+// test unless the run ended cancelled.
+func cancelAtReady(t *testing.T, ctx context.Context, opts lab.Options) (*results.Result, []int) {
+	t.Helper()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var pidsAtCancel []int
+	opts.Log = slog.New(cancelOn{Handler: opts.Log.Handler(), msg: "vm: ready", cancel: func() {
+		pidsAtCancel = runningQEMU(t, opts.ResultsDir)
+		stop()
+	}})
+	res, err := lab.Run(runCtx, opts)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want a cancelled run", err)
+	}
+	if res == nil || res.ErrorKind != "cancelled" {
+		t.Fatalf("result %+v", res)
+	}
+	return res, pidsAtCancel
+}
+
+// checkGone fails the test for every pid still alive (and kills it).
+func checkGone(t *testing.T, pids []int) {
+	t.Helper()
+	for _, pid := range pids {
+		if alive(pid) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Errorf("QEMU pid %d survived the cancelled run", pid)
+		}
+	}
 }
 
 // qemuFor lists QEMU processes whose command line mentions dir.

@@ -3,10 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -76,15 +73,5 @@ func TestPoolCancelLeavesNoQEMU(t *testing.T) {
 // nightlies under results.
 func poolQEMU(t *testing.T, results string) []int {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(results, "nightly-*", "*", "qemu.pid"))
-	var pids []int
-	for _, f := range files {
-		raw, _ := os.ReadFile(f)
-		for _, field := range strings.Fields(string(raw)) {
-			if pid, err := strconv.Atoi(field); err == nil && alive(pid) {
-				pids = append(pids, pid)
-			}
-		}
-	}
-	return pids
+	return recordedQEMU(filepath.Join(results, "nightly-*", "*", "qemu.pid"))
 }
