@@ -2,10 +2,8 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -194,10 +192,4 @@ func (r *SuiteReport) WriteText(w io.Writer) {
 }
 
 // WriteJSON writes the report to path.
-func (r *SuiteReport) WriteJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
+func (r *SuiteReport) WriteJSON(path string) error { return writeJSON(path, r) }

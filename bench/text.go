@@ -84,8 +84,11 @@ func spread(s stats.Summary, f string) string {
 }
 
 // WriteJSON writes the report as JSON to path.
-func (r *BootReport) WriteJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
+func (r *BootReport) WriteJSON(path string) error { return writeJSON(path, r) }
+
+// writeJSON writes v to path as indented JSON: every report of the bench.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}

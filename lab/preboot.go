@@ -69,19 +69,19 @@ func (r *run) startPreboot(ctx context.Context, fresh []scenarios.Scenario) *pre
 
 // take returns trial k of scenario name's guest (waiting for every boot to
 // end: they end together, roughly) and false when it was not booted ahead.
-func (p *preboot) take(name string, k int) (*guest, error, bool) {
+func (p *preboot) take(name string, k int) (g *guest, ahead bool, err error) {
 	if p == nil {
-		return nil, nil, false
+		return nil, false, nil
 	}
 	p.wg.Wait()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b, ok := p.guests[trialKey(name, k)]
 	if !ok {
-		return nil, nil, false
+		return nil, false, nil
 	}
 	delete(p.guests, trialKey(name, k))
-	return b.g, b.err, true
+	return b.g, true, b.err
 }
 
 // stop waits for the boots still going and stops every guest no trial

@@ -47,7 +47,7 @@ func (r *run) runTrials(ctx context.Context, s scenarios.Scenario) error {
 			}
 			continue
 		}
-		g, err, ahead := r.pre.take(s.Name, k)
+		g, ahead, err := r.pre.take(s.Name, k)
 		if !ahead {
 			g, err = r.startGuest(ctx, console)
 		}
